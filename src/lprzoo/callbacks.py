@@ -1,0 +1,126 @@
+"""Lightning callbacks the CLI adds: prediction files, run summaries and pictures of predictions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.utilities import rank_zero_only
+
+from lprzoo.decode import greedy_decode
+
+log = logging.getLogger(__name__)
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Writes ``lprzoo predict`` rows to CSV or JSONL: file, text, confidence, char confidences, top-N.
+
+    Under DDP each rank writes ``<stem>.rank<N><suffix>``; rows are appended batch by batch so a long run keeps
+    what it has written.
+
+    Args:
+        output: ``.csv`` or ``.jsonl`` path.
+        format: ``auto`` picks by the file extension.
+    """
+
+    def __init__(self, output: str = "predictions.csv", format: Literal["auto", "csv", "jsonl"] = "auto") -> None:
+        super().__init__(write_interval="batch")
+        self.output = Path(output)
+        self.format = format if format != "auto" else ("jsonl" if self.output.suffix in (".jsonl", ".json") else "csv")
+        self._path: Path | None = None
+        self.rows_written = 0
+
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        path = self.output
+        if trainer.world_size > 1:
+            path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self.rows_written = 0
+        with path.open("w", encoding="utf-8", newline="") as f:
+            if self.format == "csv":
+                csv.writer(f).writerow(["file", "text", "confidence", "char_confidences", "topn"])
+
+    def write_on_batch_end(self, trainer, pl_module, prediction: list[dict[str, Any]], *args: Any) -> None:
+        assert self._path is not None
+        with self._path.open("a", encoding="utf-8", newline="") as f:
+            if self.format == "jsonl":
+                for row in prediction:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                writer = csv.writer(f)
+                for row in prediction:
+                    topn = ";".join(f"{t}:{p}" for t, p in row["topn"])
+                    chars = ";".join(str(c) for c in row["char_confidences"])
+                    writer.writerow([row["file"], row["text"], row["confidence"], chars, topn])
+        self.rows_written += len(prediction)
+
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        log.info("wrote %d predictions to %s", self.rows_written, self._path)
+
+
+class RunSummary(pl.Callback):
+    """Says where checkpoints, logs and pictures of a run went, and the final validation metrics."""
+
+    @rank_zero_only
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        ckpt = trainer.checkpoint_callback
+        log.info("checkpoints -> %s", getattr(ckpt, "dirpath", None))
+        for logger in trainer.loggers:
+            log.info("%s -> %s", type(logger).__name__, logger.log_dir or logger.save_dir)
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        metrics = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        ckpt = trainer.checkpoint_callback
+        best = getattr(ckpt, "best_model_path", "") or getattr(ckpt, "last_model_path", "")
+        log.info("fit done after %d steps; best checkpoint: %s; %s", trainer.global_step, best, metrics)
+
+
+class SamplePredictions(pl.Callback):
+    """After each validation, saves a picture of validation plates with their predictions (green right, red wrong).
+
+    Pictures go to ``<default_root_dir>/samples/epoch<N>.png`` and to every logger that can take images.
+
+    Args:
+        num_images: plates in the picture.
+        every_n_epochs: how often.
+    """
+
+    def __init__(self, num_images: int = 24, every_n_epochs: int = 1) -> None:
+        self.num_images = num_images
+        self.every_n_epochs = every_n_epochs
+        self.last_path: Path | None = None
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        loaders = trainer.val_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        if loader is None or len(loader.dataset) == 0:
+            return
+        from lprzoo.viz import prediction_grid
+
+        n = min(self.num_images, len(loader.dataset))
+        batch = loader.collate_fn([loader.dataset[i] for i in range(n)])
+        with torch.no_grad():
+            preds = greedy_decode(pl_module(batch.images.to(pl_module.device)), pl_module.charset)
+        picture = prediction_grid(batch.images, [p.text for p in preds], batch.texts, [p.confidence for p in preds])
+        path = Path(trainer.default_root_dir) / "samples" / f"epoch{trainer.current_epoch:03d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(path)
+        self.last_path = path
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_image"):  # W&B
+                logger.log_image("val/samples", [picture], step=trainer.global_step)
+            elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
+                arr = torch.from_numpy(np.asarray(picture)).permute(2, 0, 1)
+                logger.experiment.add_image("val/samples", arr, trainer.global_step)

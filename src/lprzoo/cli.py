@@ -1,0 +1,98 @@
+"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus data commands.
+
+Recipes are YAML files of ``class_path`` / ``init_args`` that override defaults only:
+``lprzoo fit --config recipes/real_baseline.yaml [--trainer.max_epochs 5 ...]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, RichProgressBar
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from lprzoo.callbacks import PredictionWriter, RunSummary, SamplePredictions
+from lprzoo.charset import CharsetMismatchError, UnknownCharacterError
+from lprzoo.data.sources import InvalidSampleError
+
+log = logging.getLogger("lprzoo")
+
+DEFAULT_ROOT = "runs/lprzoo"
+
+
+def _checkpoint_dir(root: str) -> str:
+    return os.path.join(root, "checkpoints")
+
+
+class LprzooCLI(LightningCLI):
+    """Adds lprzoo's default callbacks and loggers; every one of them is configurable from a recipe.
+
+    - ``checkpoint``: best model by ``val/RA`` plus ``last.ckpt`` (in ``<default_root_dir>/checkpoints``, so that
+      ``--ckpt_path last`` resumes an interrupted run); ``interrupted.ckpt`` is saved on Ctrl-C or a crash (``--ckpt_path last`` picks the newer of the two).
+    - ``samples``: a picture of validation predictions per epoch; ``predict_writer``: CSV/JSONL predictions.
+    - Loggers default to CSV + TensorBoard under ``<default_root_dir>``; set ``trainer.logger`` for W&B.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/RA",
+                "checkpoint.mode": "max",
+                "checkpoint.save_last": True,
+                "checkpoint.filename": "best-{epoch:03d}-{step}",
+                "trainer.default_root_dir": DEFAULT_ROOT,
+            }
+        )
+        parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=_checkpoint_dir)
+        parser.add_lightning_class_args(SamplePredictions, "samples")
+        parser.add_lightning_class_args(PredictionWriter, "predict_writer")
+
+    def instantiate_trainer(self, **kwargs):
+        config = self._get(self.config_init, "trainer", default={})
+        root = config.get("default_root_dir") or DEFAULT_ROOT
+        if config.get("logger") in (None, True):
+            kwargs["logger"] = [CSVLogger(root, name="logs"), TensorBoardLogger(root, name="tensorboard")]
+        extra = [OnExceptionCheckpoint(_checkpoint_dir(root), filename="interrupted"), RunSummary()]
+        if not any(isinstance(cb, RichProgressBar) for cb in config.get("callbacks") or []):
+            extra.append(RichProgressBar())
+        kwargs["callbacks"] = list(config.get("callbacks") or []) + extra
+        return super().instantiate_trainer(**kwargs)
+
+
+def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
+    """Entry point used by ``main`` and by tests (``run=False`` only parses and instantiates)."""
+    import lprzoo  # noqa: F401  (registers every model and data module)
+    from lightning.pytorch import LightningDataModule, LightningModule
+
+    return LprzooCLI(
+        LightningModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=args,
+        run=run,
+        save_config_kwargs={"overwrite": True},
+    )
+
+
+# Errors a user can fix: print the message, not a traceback.
+USER_ERRORS = (InvalidSampleError, CharsetMismatchError, UnknownCharacterError, FileNotFoundError, NotADirectoryError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        run_cli(argv)
+    except USER_ERRORS as e:
+        log.error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""What every recognizer data module shares: the charset, batching and loaders."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+from torch.utils.data import DataLoader, Dataset
+
+from lprzoo.charset import Charset
+from lprzoo.data.batch import PlateBatch, PlateCollate
+
+
+class PlateDataModule(pl.LightningDataModule):
+    """Base class: yields :class:`~lprzoo.data.batch.PlateBatch` batches encoded with ``charset``.
+
+    Args:
+        extra_chars: characters beyond the paper's 67; linked to ``model.extra_chars`` by the CLI.
+        batch_size: plates per batch (per device under DDP).
+        num_workers: DataLoader worker processes.
+    """
+
+    def __init__(self, extra_chars: str = "", batch_size: int = 64, num_workers: int = 2) -> None:
+        super().__init__()
+        self.charset = Charset(extra_chars)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.collate = PlateCollate(self.charset)
+
+    def loader(self, dataset: Dataset, shuffle: bool = False, drop_last: bool = False) -> DataLoader[PlateBatch]:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            collate_fn=self.collate,
+            pin_memory=False,
+        )

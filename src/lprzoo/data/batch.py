@@ -1,0 +1,71 @@
+"""The typed batch every recognizer data module yields.
+
+A dataset item is ``(image, text)``: a ``uint8`` tensor ``(3, H, W)`` and its label (``""`` when unlabelled,
+e.g. for ``predict``).  :class:`PlateCollate` stacks items into a :class:`PlateBatch`, encoding labels with the
+charset so that CTC targets are built once, in the loader workers, not in the training step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from lprzoo.charset import Charset
+
+# Paper §III-B: "images are resized to 160 × 48 × 3 before fed to networks".
+IMAGE_HEIGHT = 48
+IMAGE_WIDTH = 160
+
+
+@dataclass
+class PlateBatch:
+    """A batch of plate crops.
+
+    Attributes:
+        images: ``(B, 3, H, W)`` float32 in ``[0, 1]``.
+        texts: the labels, ``""`` for unlabelled images.
+        targets: ``(B, L_max)`` class indices padded with the blank (0).
+        target_lengths: ``(B,)`` label lengths.
+        paths: where each image came from (file name, or ``render:<seed>``), for predictions and error reports.
+    """
+
+    images: torch.Tensor
+    texts: list[str]
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    paths: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def to(self, device: torch.device | str) -> "PlateBatch":
+        return PlateBatch(
+            self.images.to(device, non_blocking=True),
+            self.texts,
+            self.targets.to(device, non_blocking=True),
+            self.target_lengths.to(device, non_blocking=True),
+            self.paths,
+        )
+
+
+class PlateCollate:
+    """Collate ``(uint8 image, text[, path])`` items into a :class:`PlateBatch`.
+
+    ``None`` items (skipped invalid files, see ``skip_invalid``) are dropped.
+    """
+
+    def __init__(self, charset: Charset) -> None:
+        self.charset = charset
+
+    def __call__(self, items: Sequence[tuple | None]) -> PlateBatch:
+        items = [it for it in items if it is not None]
+        if not items:
+            empty = torch.zeros(0, 3, IMAGE_HEIGHT, IMAGE_WIDTH)
+            return PlateBatch(empty, [], torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+        images = torch.stack([it[0] for it in items]).float().div_(255.0)  # (B, 3, H, W)
+        texts = [it[1] for it in items]
+        paths = [it[2] if len(it) > 2 else "" for it in items]
+        targets, lengths = self.charset.encode_batch(texts)
+        return PlateBatch(images, texts, targets, lengths, paths)

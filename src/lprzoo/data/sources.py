@@ -1,0 +1,207 @@
+"""Where labelled plate crops come from: file names, labels files and CCPD scenes.
+
+Each reader turns a path into :class:`Sample` records (image path, label, optional plate corners) and checks them
+without decoding pixels.  Problems raise :class:`InvalidSampleError` naming the file, or, with
+``skip_invalid=True``, are counted and logged by :class:`SkipLog`.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+from lprzoo.charset import Charset
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+SourceFormat = Literal["auto", "filename", "labels", "ccpd"]
+
+
+class InvalidSampleError(ValueError):
+    """A data file that cannot be used, with the file and the reason."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str
+    label: str = ""
+    corners: tuple[tuple[float, float], ...] | None = None  # CCPD: TL, TR, BR, BL in pixels
+
+
+class SkipLog:
+    """Counts skipped samples per reason and logs one summary line (``skip_invalid: true``)."""
+
+    def __init__(self, skip_invalid: bool) -> None:
+        self.skip_invalid = skip_invalid
+        self.reasons: Counter[str] = Counter()
+        self.examples: dict[str, str] = {}
+
+    def handle(self, error: InvalidSampleError) -> None:
+        if not self.skip_invalid:
+            raise error
+        key = error.reason.split(":")[0]
+        self.reasons[key] += 1
+        self.examples.setdefault(key, error.path)
+
+    @property
+    def count(self) -> int:
+        return sum(self.reasons.values())
+
+    def report(self, where: str) -> None:
+        if self.count:
+            detail = "; ".join(f"{n} × {r} (e.g. {self.examples[r]})" for r, n in self.reasons.items())
+            log.warning("skipped %d invalid samples in %s: %s", self.count, where, detail)
+
+
+# ---- file names ---------------------------------------------------------------------------------------------
+_PREFIX = re.compile(r"^\d+[_-]")
+
+
+def label_from_filename(path: str | Path) -> str:
+    """``京A12345.jpg`` or ``00012_京A12345.jpg`` -> ``京A12345``."""
+    return _PREFIX.sub("", Path(path).stem)
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+# ---- labels files (TSV / CSV, incl. fast-plate-ocr's image_path,plate_text) ---------------------------------
+_HEADER_NAMES = {"filename", "file", "image", "image_path", "path", "label", "plate_text", "text", "plate"}
+
+
+def read_labels_file(path: Path) -> list[tuple[str, str]]:
+    """Rows ``(image path relative to the file's folder or absolute, label)``; a header row is detected."""
+    text = path.read_text(encoding="utf-8-sig")
+    first = text.splitlines()[0] if text else ""
+    delimiter = "\t" if "\t" in first else ","
+    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if r and any(c.strip() for c in r)]
+    if rows and rows[0][0].strip().lower() in _HEADER_NAMES:
+        header = [c.strip().lower() for c in rows[0]]
+        rows = rows[1:]
+        file_col = next((header.index(c) for c in ("image_path", "filename", "file", "path", "image") if c in header), 0)
+        label_col = next((header.index(c) for c in ("plate_text", "label", "text", "plate") if c in header), 1)
+    else:
+        file_col, label_col = 0, 1
+    out = []
+    for i, row in enumerate(rows):
+        if len(row) <= max(file_col, label_col):
+            raise InvalidSampleError(path, f"row {i + 1} has {len(row)} columns, expected filename and label")
+        out.append((row[file_col].strip(), row[label_col].strip()))
+    return out
+
+
+# ---- CCPD ---------------------------------------------------------------------------------------------------
+# The index tables of the CCPD annotation (Xu et al., ECCV 2018; github.com/detectRecog/CCPD).
+CCPD_PROVINCES = "皖沪津渝冀晋蒙辽吉黑苏浙京闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新警学O"
+CCPD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZO"
+CCPD_ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789O"
+
+
+def parse_ccpd_name(path: str | Path) -> Sample:
+    """Decode a CCPD file name: ``area-tilt-bbox-corners-indices-brightness-blur.jpg``.
+
+    Corners are given from the bottom-right vertex clockwise; they are returned as TL, TR, BR, BL.
+    """
+    parts = Path(path).stem.split("-")
+    try:
+        if len(parts) != 7:
+            raise ValueError(f"{len(parts)} '-'-separated fields, expected 7")
+        corners = [tuple(float(v) for v in xy.split("&")) for xy in parts[3].split("_")]
+        if len(corners) != 4 or any(len(c) != 2 for c in corners):
+            raise ValueError("field 4 must hold four x&y corners")
+        idx = [int(v) for v in parts[4].split("_")]
+        if len(idx) not in (7, 8):
+            raise ValueError(f"field 5 has {len(idx)} character indices, expected 7 or 8")
+        label = CCPD_PROVINCES[idx[0]] + CCPD_LETTERS[idx[1]] + "".join(CCPD_ALNUM[i] for i in idx[2:])
+    except (ValueError, IndexError) as e:
+        raise InvalidSampleError(path, f"not a CCPD file name: {e}") from None
+    br, bl, tl, tr = corners
+    return Sample(str(path), label, (tl, tr, br, bl))
+
+
+# ---- one entry point ----------------------------------------------------------------------------------------
+def _resolve_format(path: Path, fmt: SourceFormat) -> tuple[SourceFormat, Path]:
+    if fmt != "auto":
+        return fmt, path
+    if path.is_file():
+        return "labels", path
+    for name in ("labels.tsv", "labels.csv", "labels.txt"):
+        if (path / name).is_file():
+            return "labels", path / name
+    images = list_images(path)
+    if images and all(len(p.stem.split("-")) == 7 for p in images[:5]):
+        return "ccpd", path
+    return "filename", path
+
+
+def read_source(
+    path: str | Path, charset: Charset, fmt: SourceFormat = "auto", skips: SkipLog | None = None, labelled: bool = True
+) -> list[Sample]:
+    """Index one source (a folder or a labels file) into checked samples.
+
+    Args:
+        path: a folder of crops, a folder of CCPD scenes, or a labels file.
+        fmt: ``auto`` picks a labels file inside a folder if present, CCPD by file-name shape, else file names.
+        labelled: check labels against the charset (``False`` for ``predict``, where labels are optional).
+    """
+    skips = skips or SkipLog(False)
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"data source {path} does not exist")
+    fmt, path = _resolve_format(path, fmt)
+    samples: list[Sample] = []
+    if fmt == "labels":
+        if not path.is_file():
+            raise FileNotFoundError(f"labels file {path} does not exist")
+        rows = read_labels_file(path)
+        for rel, label in rows:
+            file = Path(rel) if Path(rel).is_absolute() else path.parent / rel
+            samples.append(Sample(str(file), label))
+    else:
+        if not path.is_dir():
+            raise NotADirectoryError(f"{path} is not a folder (format {fmt!r})")
+        for file in list_images(path):
+            if fmt == "ccpd":
+                try:
+                    samples.append(parse_ccpd_name(file))
+                except InvalidSampleError as e:
+                    skips.handle(e)
+            else:
+                samples.append(Sample(str(file), label_from_filename(file)))
+    if not samples and not skips.count:
+        raise InvalidSampleError(path, f"no images found ({fmt} format; extensions {', '.join(IMAGE_EXTENSIONS)})")
+    return list(_checked(samples, charset, skips, labelled))
+
+
+def _checked(samples: Iterable[Sample], charset: Charset, skips: SkipLog, labelled: bool) -> Iterable[Sample]:
+    for s in samples:
+        try:
+            if not Path(s.path).is_file():
+                raise InvalidSampleError(s.path, "missing file: listed in the labels file but not on disk")
+            if Path(s.path).stat().st_size == 0:
+                raise InvalidSampleError(s.path, "empty file: 0 bytes")
+            if labelled:
+                if not s.label:
+                    raise InvalidSampleError(s.path, "empty label")
+                bad = charset.unknown(s.label)
+                if bad:
+                    raise InvalidSampleError(
+                        s.path, f"label outside the charset: {s.label!r} has {bad!r} (add them to extra_chars?)"
+                    )
+            elif charset.unknown(s.label):
+                s = Sample(s.path, "", s.corners)  # predict: a file name that is not a label
+            yield s
+        except InvalidSampleError as e:
+            skips.handle(e)

@@ -1,0 +1,111 @@
+"""CTC decoding: greedy best path (paper §III-B, Eq. 9-10) and prefix beam search for top-N (§IV-B).
+
+Both take per-step log-probabilities ``(B, T, K)`` (``log_softmax`` of the CRNN logits) and return
+:class:`Prediction` objects with the plate text, a plate confidence and per-character confidences.
+
+torchaudio's CTC decoder needs flashlight-text and a lexicon; a plate has at most 8 characters and T = 40, so a
+small numpy prefix beam search with per-step pruning is fast enough (see ``benchmarks/inference.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lprzoo.charset import BLANK, Charset
+
+
+@dataclass
+class Prediction:
+    """One decoded plate.
+
+    Attributes:
+        text: the best labelling.
+        confidence: plate confidence in ``[0, 1]``: the product of the character confidences (greedy), or the
+            labelling's total CTC probability (beam search).
+        char_confidences: per character, the highest frame probability of that character on the best path.
+        topn: ``[(text, probability), ...]`` from beam search, best first (empty for greedy).
+    """
+
+    text: str
+    confidence: float
+    char_confidences: list[float] = field(default_factory=list)
+    topn: list[tuple[str, float]] = field(default_factory=list)
+
+
+def greedy_decode(log_probs: torch.Tensor, charset: Charset) -> list[Prediction]:
+    """Best-path decoding: argmax per step, merge repeats, drop blanks (B(π*) in Eq. 10)."""
+    probs, best = log_probs.detach().float().exp().max(dim=-1)  # (B, T), (B, T)
+    out = []
+    for p_row, k_row in zip(probs.cpu().numpy(), best.cpu().numpy()):
+        chars: list[int] = []
+        confs: list[float] = []
+        prev = BLANK
+        for p, k in zip(p_row, k_row):
+            if k != BLANK and k != prev:
+                chars.append(int(k))
+                confs.append(float(p))
+            elif k != BLANK and k == prev:
+                confs[-1] = max(confs[-1], float(p))
+            prev = k
+        out.append(Prediction(charset.decode(chars), float(np.prod(confs)) if confs else 0.0, confs))
+    return out
+
+
+def _logsumexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    m = max(a, b)
+    return m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+def prefix_beam_search(
+    log_probs: torch.Tensor, charset: Charset, beam_width: int = 10, top_n: int = 5, prune: float = 1e-3
+) -> list[Prediction]:
+    """CTC prefix beam search (Graves 2006; Hannun et al. 2014) returning the ``top_n`` labellings.
+
+    Args:
+        log_probs: ``(B, T, K)`` log-probabilities.
+        beam_width: prefixes kept per step.
+        top_n: labellings returned per plate, with their probabilities.
+        prune: characters whose frame probability is below this are not extended at that step.
+    """
+    lp = log_probs.detach().float().cpu().numpy()
+    log_prune = math.log(prune)
+    greedy = greedy_decode(log_probs, charset)
+    results = []
+    for b in range(lp.shape[0]):
+        # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in non-blank))
+        beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
+        for frame in lp[b]:
+            candidates = np.nonzero(frame >= log_prune)[0]
+            nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
+            for prefix, (pb, pnb) in beams.items():
+                total = _logsumexp(pb, pnb)
+                for k in candidates:
+                    p = float(frame[k])
+                    if k == BLANK:
+                        nxt[prefix][0] = _logsumexp(nxt[prefix][0], total + p)
+                        continue
+                    ext = prefix + (int(k),)
+                    if prefix and prefix[-1] == k:
+                        # repeated char: only a path ending in blank can extend; else it collapses
+                        nxt[ext][1] = _logsumexp(nxt[ext][1], pb + p)
+                        nxt[prefix][1] = _logsumexp(nxt[prefix][1], pnb + p)
+                    else:
+                        nxt[ext][1] = _logsumexp(nxt[ext][1], total + p)
+            ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:beam_width]
+            beams = {k: (v[0], v[1]) for k, v in ranked}
+        final = sorted(beams.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:top_n]
+        topn = [(charset.decode(prefix), math.exp(_logsumexp(*scores))) for prefix, scores in final]
+        g = greedy[b]
+        best_text, best_p = topn[0] if topn else ("", 0.0)
+        char_conf = g.char_confidences if g.text == best_text else []
+        results.append(Prediction(best_text, best_p, char_conf, topn))
+    return results

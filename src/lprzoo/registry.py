@@ -1,0 +1,61 @@
+"""A small plugin registry (timm / torchvision style).
+
+One :class:`Registry` per kind of plugin: recognizer models, data modules, adversarial strategies and plate
+specs.  Registration is a decorator that raises on a duplicate name; lookup is :meth:`Registry.get`; listing
+matches shell patterns with :mod:`fnmatch`, as in ``timm.list_models("lightcrnn*")``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps unique names to builders (functions or classes) of one kind of plugin."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator: ``@MODELS.register("lightcrnn-1.2")``. The name defaults to the object's ``__name__``."""
+
+        def decorator(obj: T) -> T:
+            key = name or getattr(obj, "__name__")
+            if key in self._entries:
+                raise ValueError(f"{self.kind} {key!r} is already registered (by {self._entries[key]!r})")
+            self._entries[key] = obj
+            return obj
+
+        return decorator
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            close = fnmatch.filter(self._entries, f"*{name.split('-')[0]}*")
+            hint = f" Did you mean one of {close}?" if close else ""
+            raise KeyError(f"unknown {self.kind} {name!r}; registered: {sorted(self._entries)}.{hint}") from None
+
+    def list(self, pattern: str = "*", exclude: str | None = None) -> list[str]:
+        """Sorted names matching ``pattern`` (fnmatch), minus those matching ``exclude``."""
+        names = fnmatch.filter(self._entries, pattern)
+        if exclude:
+            names = [n for n in names if not fnmatch.fnmatch(n, exclude)]
+        return sorted(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+MODELS: Registry[Callable] = Registry("model")
+DATAMODULES: Registry[type] = Registry("datamodule")

@@ -1,0 +1,183 @@
+"""Glyph fonts, located at run time in installed packages (no font file lives in this repository).
+
+Chinese glyphs (31 provinces and 警) come from Noto Sans CJK Bold, installed from PyPI as
+``noto-cjk-sans-jp-bold``: the OpenType file holds every CJK region's glyphs and the simplified-Chinese forms
+are selected with the ``zh-Hans`` language tag (``locl`` feature, needs Pillow's raqm layout, bundled with the
+PyPI wheels). Alphanumerics default to Barlow Condensed SemiBold (PyPI ``fontpkg-barlow-condensed``), a narrow
+grotesque whose measured stroke and width are closer to the GA 36 plate typeface than a regular-width font
+(see ``docs/renderer.md``). DejaVu Sans (Debian ``fonts-dejavu-core`` / ``fonts-dejavu-extra``) is the
+alternative. Each glyph is cropped to its ink and fitted into its GA 36 character cell (paper §IV-C fonts).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, features
+
+from lprzoo.registry import Registry
+
+log = logging.getLogger(__name__)
+
+_RASTER_PX = 192  # glyphs are rasterised once at this size, then cropped and resized into cells
+
+
+class FontNotFoundError(FileNotFoundError):
+    """Raised when no installed copy of a font is found; the message names the install command."""
+
+
+@dataclass(frozen=True)
+class FontSource:
+    """Where to find one font file: in a Python package (preferred) or at known system paths.
+
+    Attributes:
+        name: registry name.
+        package: importable package that ships the file (found with :mod:`importlib.resources`).
+        resource: the file's path inside ``package``.
+        system_paths: ``(path, face index)`` fallbacks, e.g. Debian font packages.
+        install: the command that installs the font, quoted in the error when it is missing.
+        language: OpenType language tag passed to the layout engine (selects regional glyph forms).
+        substitutions: label character -> glyph drawn for it; GA 36's ``1`` is a plain bar, like ``I``.
+    """
+
+    name: str
+    package: str | None
+    resource: str
+    system_paths: tuple[tuple[str, int], ...] = ()
+    install: str = ""
+    language: str | None = None
+    substitutions: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def locate(self) -> tuple[Path, int]:
+        """The font file and face index, or :class:`FontNotFoundError` naming the install command."""
+        if self.package and find_spec(self.package) is not None:
+            path = Path(str(resources.files(self.package).joinpath(self.resource)))
+            if path.is_file():
+                return path, 0
+        for p, index in self.system_paths:
+            if Path(p).is_file():
+                return Path(p), index
+        raise FontNotFoundError(f"font {self.name!r} is not installed; install it with: {self.install}")
+
+
+FONTS: Registry[FontSource] = Registry("font")
+
+
+def register_font(source: FontSource) -> FontSource:
+    """Register a :class:`FontSource` under its name."""
+    return FONTS.register(source.name)(source)
+
+
+_BAR_ONE = {"1": "I"}
+register_font(
+    FontSource(
+        "noto-sans-cjk-bold",
+        "noto_cjk_sans_jp_bold",
+        "NotoSansCJKjp-Bold.otf",
+        system_paths=(("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),),  # Debian fonts-noto-cjk, SC face
+        install="pip install noto-cjk-sans-jp-bold   (or: apt-get install fonts-noto-cjk)",
+        language="zh-Hans",
+    )
+)
+for _weight in ("Medium", "SemiBold", "Bold"):
+    register_font(
+        FontSource(
+            f"barlow-condensed-{_weight.lower()}",
+            "fontpkg_barlow_condensed",
+            f"files/BarlowCondensed-{_weight}.ttf",
+            install="pip install fontpkg-barlow-condensed",
+            substitutions=_BAR_ONE,
+        )
+    )
+_DEJAVU = "/usr/share/fonts/truetype/dejavu"
+register_font(
+    FontSource(
+        "dejavu-sans-condensed-bold",
+        None,
+        "",
+        system_paths=((f"{_DEJAVU}/DejaVuSansCondensed-Bold.ttf", 0),),
+        install="apt-get install fonts-dejavu-extra",
+        substitutions=_BAR_ONE,
+    )
+)
+register_font(
+    FontSource(
+        "dejavu-sans-bold",
+        "matplotlib",
+        "mpl-data/fonts/ttf/DejaVuSans-Bold.ttf",
+        system_paths=((f"{_DEJAVU}/DejaVuSans-Bold.ttf", 0),),
+        install="apt-get install fonts-dejavu-core   (or: pip install matplotlib)",
+        substitutions=_BAR_ONE,
+    )
+)
+
+DEFAULT_CJK_FONT = "noto-sans-cjk-bold"
+DEFAULT_LATIN_FONT = "barlow-condensed-semibold"
+
+
+def get_font(font: str | FontSource) -> FontSource:
+    """A registered font by name, or ``font`` itself."""
+    return font if isinstance(font, FontSource) else FONTS.get(font)
+
+
+@functools.lru_cache(maxsize=None)
+def _pil_font(font: FontSource) -> ImageFont.FreeTypeFont:
+    path, index = font.locate()
+    log.debug("font %s -> %s (face %d)", font.name, path, index)
+    return ImageFont.truetype(str(path), _RASTER_PX, index=index)
+
+
+@functools.lru_cache(maxsize=None)
+def _has_raqm() -> bool:
+    ok = features.check_feature("raqm")
+    if not ok:
+        log.warning("Pillow has no raqm layout: CJK glyphs use the font's default regional forms")
+    return bool(ok)
+
+
+@functools.lru_cache(maxsize=4096)
+def raw_glyph(char: str, font: FontSource) -> np.ndarray:
+    """``char`` rasterised at a fixed size and cropped to its ink: uint8 coverage (h, w)."""
+    pil = _pil_font(font)
+    drawn = font.substitutions.get(char, char)
+    kwargs = {"language": font.language} if font.language and _has_raqm() else {}
+    left, top, right, bottom = pil.getbbox(drawn, **kwargs)
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), drawn, font=pil, fill=255, **kwargs)
+    ink = np.asarray(canvas)
+    ys, xs = np.nonzero(ink > 8)
+    if len(ys) == 0:
+        raise ValueError(f"font {font.name!r} has no glyph for {char!r}")
+    return np.ascontiguousarray(ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_aspect(font: FontSource) -> float:
+    """Median ink width / height of the font's digits: the aspect that a full cell corresponds to."""
+    return float(np.median([raw_glyph(d, font).shape[1] / raw_glyph(d, font).shape[0] for d in "0234567890"]))
+
+
+def glyph_mask(char: str, font: str | FontSource, width: int, height: int) -> np.ndarray:
+    """``char`` fitted into a ``width`` x ``height`` pixel cell: float32 coverage in [0, 1].
+
+    Glyphs are stretched to fill the cell (GA 36 characters all share one cell size), except narrow glyphs (the
+    bar of ``1``), which keep the width a digit's stroke would get and are centred.
+    """
+    font = get_font(font)
+    ink = raw_glyph(char, font)
+    h, w = ink.shape
+    gw = width
+    if char.isascii() and w / h < 0.5 * _reference_aspect(font):
+        gw = max(1, min(width, round(width * (w / h) / _reference_aspect(font))))
+    fitted = cv2.resize(ink, (gw, height), interpolation=cv2.INTER_AREA)
+    out = np.zeros((height, width), np.float32)
+    x0 = (width - gw) // 2
+    out[:, x0 : x0 + gw] = fitted.astype(np.float32) / 255.0
+    return out

@@ -1,0 +1,167 @@
+"""The synthetic plate renderer (paper §IV-C: computer-graphics scripts drawing labelled plates "following the
+fonts, colors and composition rules", then degraded).
+
+Per spec, the plate background (colour or gradient, frame line, rivets, separator dot) is drawn once, and each
+glyph is rasterised once per cell size into a blend patch (coverage and emboss shading); both are cached, so a
+plate costs seven small blends, one perspective warp to the output size and the photometric degradations. The
+internal resolution is ``oversample`` x the output height (2x by default), not millimetres.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from lprzoo.render.degrade import Degradations
+from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONT, FontSource, get_font, glyph_mask
+from lprzoo.render.rules import grammar, province_probabilities
+from lprzoo.render.specs import PlateSpec, get_spec
+
+log = logging.getLogger(__name__)
+
+_SUPERSAMPLE = 4  # the static background is drawn this much larger, then shrunk (anti-aliased edges)
+
+
+def resolve_degradations(degradations: Degradations | str | None) -> Degradations:
+    """``Degradations`` as given, or a preset by name: ``"default"``, ``"paper"``, ``"none"`` (``None`` = none)."""
+    if isinstance(degradations, Degradations):
+        return degradations
+    presets = {"default": Degradations.default, "paper": Degradations.paper, "none": Degradations.none}
+    key = "none" if degradations is None else degradations
+    if key not in presets:
+        raise ValueError(f"unknown degradations preset {degradations!r}; use one of {sorted(presets)}")
+    return presets[key]()
+
+
+class PlateRenderer:
+    """Draws labelled plates of one spec at ``height`` x ``width`` pixels (paper §IV-C).
+
+    Args:
+        spec: plate spec name (``"blue"``, ``"yellow"``, ``"green"``, ``"yellow-double"``, ``"police"``) or a
+            :class:`~lprzoo.render.specs.PlateSpec`.
+        degradations: a :class:`~lprzoo.render.degrade.Degradations` or a preset name (``"default"``,
+            ``"paper"``, ``"none"``).
+        height: output height (pixels).
+        width: output width (pixels).
+        province_weights: relative province frequencies for :meth:`sample` (``None``: uniform).
+        oversample: internal plate height / output height.
+        cjk_font: font name for Chinese characters (see :mod:`lprzoo.render.fonts`).
+        latin_font: font name for letters and digits.
+
+    Example:
+        >>> r = PlateRenderer("blue")
+        >>> image, text = r.sample(np.random.default_rng(0))  # (48, 160, 3) uint8, e.g. "皖A12345"
+    """
+
+    def __init__(
+        self,
+        spec: str | PlateSpec = "blue",
+        degradations: Degradations | str | None = "default",
+        height: int = 48,
+        width: int = 160,
+        province_weights: Mapping[str, float] | None = None,
+        oversample: float = 2.0,
+        cjk_font: str | FontSource = DEFAULT_CJK_FONT,
+        latin_font: str | FontSource = DEFAULT_LATIN_FONT,
+    ) -> None:
+        self.spec = get_spec(spec)
+        self.degradations = resolve_degradations(degradations)
+        self.height, self.width = height, width
+        self.grammar = grammar(self.spec)
+        p = province_probabilities(province_weights)
+        self._province_cdf = None if p is None else np.cumsum(p).tolist()
+        self.cjk_font, self.latin_font = get_font(cjk_font), get_font(latin_font)
+        self.px_per_mm = oversample * height / self.spec.size_mm[1]
+        self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
+        self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
+        self._cells = [self._px_box(c) for c in self.spec.cells()]
+        self._colors = [dict(self.spec.char_colors).get(i, self.spec.text_color) for i in range(len(self._cells))]
+        self._base = self._draw_base()
+        self._patches: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _px_box(self, cell: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        x, y, w, h = (v * self.px_per_mm for v in cell)
+        return round(x), round(y), round(x + w), round(y + h)
+
+    def _draw_base(self) -> np.ndarray:
+        """The plate without characters: background, frame line, rivets and separator dot (float32 RGB)."""
+        s, spec = self.px_per_mm * _SUPERSAMPLE, self.spec
+        w, h = self.plate_w * _SUPERSAMPLE, self.plate_h * _SUPERSAMPLE
+        top = np.array(spec.background[0], np.float32)
+        bottom = np.array(spec.background[-1], np.float32)
+        t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+        img = Image.fromarray(np.broadcast_to(top + (bottom - top) * t, (h, w, 3)).round().astype(np.uint8))
+        draw = ImageDraw.Draw(img)
+        if spec.border_color is not None and spec.border_width > 0:
+            i = spec.border_inset * s
+            draw.rounded_rectangle(
+                (i, i, w - i, h - i), radius=spec.corner_radius * s, outline=spec.border_color,
+                width=max(1, round(spec.border_width * s)),
+            )
+        for x, y in spec.rivets:
+            r = spec.rivet_diameter / 2 * s
+            draw.ellipse((x * s - r, y * s - r, x * s + r, y * s + r), fill=(150, 150, 150), outline=(90, 90, 90), width=round(r / 4))
+            draw.ellipse((x * s - r / 3, y * s - r / 3, x * s + r / 3, y * s + r / 3), fill=(70, 70, 70))
+        if (dot := spec.dot_center()) is not None:
+            r = spec.dot_diameter / 2 * s
+            draw.ellipse((dot[0] * s - r, dot[1] * s - r, dot[0] * s + r, dot[1] * s + r), fill=spec.text_color)
+        img = img.resize((self.plate_w, self.plate_h), Image.Resampling.BOX)
+        return np.asarray(img, dtype=np.float32)
+
+    def _patch(self, pos: int, char: str) -> tuple[np.ndarray, np.ndarray]:
+        """Blend patch of ``char`` in cell ``pos``: ``out = region * mult + add`` (coverage plus emboss shade)."""
+        x0, y0, x1, y1 = self._cells[pos]
+        key = (char, x1 - x0, y1 - y0, self._colors[pos])
+        if key not in self._patches:
+            a = glyph_mask(char, self.latin_font if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
+            shade = np.zeros_like(a)
+            shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
+            shade = self.spec.emboss * np.clip(shade - a, 0, 1)
+            mult = ((1 - a) * (1 - shade))[..., None]
+            add = a[..., None] * np.array(self._colors[pos], np.float32)
+            self._patches[key] = mult.astype(np.float32), add.astype(np.float32)
+        return self._patches[key]
+
+    def compose(self, text: str) -> np.ndarray:
+        """The clean plate for ``text`` at internal resolution: float32 (plate_h, plate_w, 3) in [0, 255]."""
+        if len(text) != len(self._cells):
+            raise ValueError(f"spec {self.spec.name!r} draws {len(self._cells)} characters, got {text!r}")
+        img = self._base.copy()
+        for pos, char in enumerate(text):
+            x0, y0, x1, y1 = self._cells[pos]
+            mult, add = self._patch(pos, char)
+            region = img[y0:y1, x0:x1]
+            np.multiply(region, mult, out=region)
+            region += add
+        return img
+
+    def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``text`` and degrade it: uint8 (height, width, 3) RGB. The same ``rng`` state gives the same bytes.
+
+        Args:
+            text: the label; must have the spec's number of characters (its grammar is not enforced here, so
+                real labels can be re-rendered).
+            rng: random source for the degradations.
+        """
+        plate = self.compose(text)
+        m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
+        u = rng.random(4)
+        background = (15 + 200 * u[0]) * (0.85 + 0.3 * u[1:])  # the scene around a loosely cropped plate
+        img = cv2.warpPerspective(
+            plate, m, (self.width, self.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+            borderValue=tuple(float(v) for v in background),
+        )
+        return self.degradations.photometric(img, rng)
+
+    def sample_text(self, rng: np.random.Generator) -> str:
+        """A random valid label for this spec (see :func:`lprzoo.render.rules.sample_plate_text`)."""
+        return self.grammar.sample(rng, self._province_cdf)
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        """A random valid label and its degraded image: ``(uint8 (height, width, 3), text)``."""
+        text = self.sample_text(rng)
+        return self.render(text, rng), text
