@@ -45,6 +45,10 @@ class LprzooCLI(LightningCLI):
                 "checkpoint.save_last": True,
                 "checkpoint.filename": "best-{epoch:03d}-{step}",
                 "trainer.default_root_dir": DEFAULT_ROOT,
+                # so `lprzoo predict --ckpt_path X --data.predict DIR` needs no recipe: the checkpoint's
+                # hyper-parameters configure the model (LightningCLI reads them from `ckpt_path`).
+                "model": {"class_path": "lprzoo.CRNNModule"},
+                "data": {"class_path": "lprzoo.RealPlatesDataModule"},
             }
         )
         parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=_checkpoint_dir)

@@ -45,7 +45,7 @@ def matched_positions(pred: str, target: str) -> set[int]:
 
 
 class PlateMetrics(Metric):
-    """RA, CRA, CRA-C, CRA-NC and top-N RA over a stream of (prediction, label) pairs.
+    """RA, CRA, CRA-C, CRA-NC, top-N RA and the plate count over a stream of (prediction, label) pairs.
 
     Args:
         top_n: the N of the top-N accuracies to report (needs beam-search candidates in ``update``).
@@ -86,6 +86,7 @@ class PlateMetrics(Metric):
             "CRA": ratio(self.chars_correct, self.chars),
             "CRA-C": ratio(self.first_correct, self.plates),
             "CRA-NC": ratio(self.rest_correct, self.rest),
+            "plates": self.plates.float(),  # how many plates were scored (summed over DDP ranks)
         }
         for j, n in enumerate(self.top_n):
             out[f"top{n}"] = ratio(self.topn_correct[j], self.plates)

@@ -93,19 +93,23 @@ class DepthwiseBackbone(nn.Module):
 
 
 class TimmBackbone(nn.Module):
-    """Any timm CNN as the feature extractor (``features_only``), beyond the paper.
+    """Any timm CNN as the feature extractor, beyond the paper.
 
-    Takes the feature map at ``out_index`` (stride 8 by default, which keeps T = 20 columns at 160 px, enough for
-    8-character plates with repeats) and max-pools the height away.
+    Keeps the deepest stage whose stride is at most ``max_stride`` (8 keeps T = 20 columns at 160 px, enough for
+    8-character plates with repeats), prunes the later stages and the head (timm's
+    ``prune_intermediate_layers``, so no unused parameters reach DDP), and max-pools the height away.
     """
 
-    def __init__(self, model_name: str = "resnet18", out_index: int = 2, pretrained: bool = False) -> None:
+    def __init__(self, model_name: str = "resnet18", max_stride: int = 8, pretrained: bool = False) -> None:
         super().__init__()
         import timm
 
-        self.body = timm.create_model(model_name, features_only=True, out_indices=(out_index,), pretrained=pretrained)
-        self.out_channels = self.body.feature_info.channels()[-1]
+        self.body = timm.create_model(model_name, pretrained=pretrained)
+        strides = [info["reduction"] for info in self.body.feature_info]
+        self.index = max(i for i, r in enumerate(strides) if r <= max_stride)
+        self.body.prune_intermediate_layers(indices=(self.index,), prune_norm=True, prune_head=True)
+        self.out_channels = self.body.feature_info[self.index]["num_chs"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.body(x)[-1]  # (B, C, H', W')
+        f = self.body.forward_intermediates(x, indices=(self.index,), intermediates_only=True)[-1]  # (B, C, H', W')
         return f.amax(dim=2, keepdim=True)  # (B, C, 1, W')

@@ -89,21 +89,21 @@ def lightcrnn(num_classes: int | None = None, width_mult: float = 1.0) -> CRNN:
 
 
 @MODELS.register("crnn-timm")
-def crnn_timm(num_classes: int | None = None, model_name: str = "resnet18", out_index: int = 2) -> CRNN:
-    """Any timm CNN (``features_only``) under the paper's sequence head, e.g. ``model_name="mobilenetv3_large_100"``."""
-    return CRNN(TimmBackbone(model_name, out_index), _num_classes(num_classes))
+def crnn_timm(num_classes: int | None = None, model_name: str = "resnet18", max_stride: int = 8) -> CRNN:
+    """Any timm CNN under the paper's sequence head, e.g. ``model_name="mobilenetv3_large_100"``."""
+    return CRNN(TimmBackbone(model_name, max_stride), _num_classes(num_classes))
 
 
 @MODELS.register("crnn-resnet18")
 def crnn_resnet18(num_classes: int | None = None) -> CRNN:
-    """timm ResNet-18 up to stride 8 (layer2), T = 20."""
-    return crnn_timm(num_classes, "resnet18", 2)
+    """timm ResNet-18 up to stride 8 (layer2, 128 channels), T = 20."""
+    return crnn_timm(num_classes, "resnet18")
 
 
 @MODELS.register("crnn-mobilenetv3")
 def crnn_mobilenetv3(num_classes: int | None = None) -> CRNN:
-    """timm MobileNetV3-Large-1.0 up to stride 8, T = 20."""
-    return crnn_timm(num_classes, "mobilenetv3_large_100", 2)
+    """timm MobileNetV3-Large-1.0 up to stride 8 (40 channels), T = 20."""
+    return crnn_timm(num_classes, "mobilenetv3_large_100")
 
 
 @MODELS.register("test-crnn-tiny")

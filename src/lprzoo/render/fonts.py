@@ -127,14 +127,19 @@ def get_font(font: str | FontSource) -> FontSource:
     return font if isinstance(font, FontSource) else FONTS.get(font)
 
 
-@functools.lru_cache(maxsize=None)
+def cjk_font_path() -> Path:
+    """Path of the default CJK font file (raises :class:`FontNotFoundError` with the install command)."""
+    return get_font(DEFAULT_CJK_FONT).locate()[0]
+
+
+@functools.cache
 def _pil_font(font: FontSource) -> ImageFont.FreeTypeFont:
     path, index = font.locate()
     log.debug("font %s -> %s (face %d)", font.name, path, index)
     return ImageFont.truetype(str(path), _RASTER_PX, index=index)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _has_raqm() -> bool:
     ok = features.check_feature("raqm")
     if not ok:
@@ -158,7 +163,7 @@ def raw_glyph(char: str, font: FontSource) -> np.ndarray:
     return np.ascontiguousarray(ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_aspect(font: FontSource) -> float:
     """Median ink width / height of the font's digits: the aspect that a full cell corresponds to."""
     return float(np.median([raw_glyph(d, font).shape[1] / raw_glyph(d, font).shape[0] for d in "0234567890"]))

@@ -10,7 +10,7 @@ internal resolution is ``oversample`` x the output height (2x by default), not m
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
@@ -99,12 +99,19 @@ class PlateRenderer:
         if spec.border_color is not None and spec.border_width > 0:
             i = spec.border_inset * s
             draw.rounded_rectangle(
-                (i, i, w - i, h - i), radius=spec.corner_radius * s, outline=spec.border_color,
+                (i, i, w - i, h - i),
+                radius=spec.corner_radius * s,
+                outline=spec.border_color,
                 width=max(1, round(spec.border_width * s)),
             )
         for x, y in spec.rivets:
             r = spec.rivet_diameter / 2 * s
-            draw.ellipse((x * s - r, y * s - r, x * s + r, y * s + r), fill=(150, 150, 150), outline=(90, 90, 90), width=round(r / 4))
+            draw.ellipse(
+                (x * s - r, y * s - r, x * s + r, y * s + r),
+                fill=(150, 150, 150),
+                outline=(90, 90, 90),
+                width=round(r / 4),
+            )
             draw.ellipse((x * s - r / 3, y * s - r / 3, x * s + r / 3, y * s + r / 3), fill=(70, 70, 70))
         if (dot := spec.dot_center()) is not None:
             r = spec.dot_diameter / 2 * s
@@ -121,9 +128,9 @@ class PlateRenderer:
             shade = np.zeros_like(a)
             shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
             shade = self.spec.emboss * np.clip(shade - a, 0, 1)
-            mult = ((1 - a) * (1 - shade))[..., None]
+            mult = np.repeat(((1 - a) * (1 - shade))[..., None], 3, axis=2)
             add = a[..., None] * np.array(self._colors[pos], np.float32)
-            self._patches[key] = mult.astype(np.float32), add.astype(np.float32)
+            self._patches[key] = np.ascontiguousarray(mult, np.float32), np.ascontiguousarray(add, np.float32)
         return self._patches[key]
 
     def compose(self, text: str) -> np.ndarray:
@@ -134,9 +141,8 @@ class PlateRenderer:
         for pos, char in enumerate(text):
             x0, y0, x1, y1 = self._cells[pos]
             mult, add = self._patch(pos, char)
-            region = img[y0:y1, x0:x1]
-            np.multiply(region, mult, out=region)
-            region += add
+            region = img[y0:y1, x0:x1]  # a view: cv2 writes into it in place (numpy's 3-channel broadcast is 4x slower)
+            cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
         return img
 
     def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
@@ -150,9 +156,13 @@ class PlateRenderer:
         plate = self.compose(text)
         m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
         u = rng.random(4)
-        background = (15 + 200 * u[0]) * (0.85 + 0.3 * u[1:])  # the scene around a loosely cropped plate
+        background = (10 + 180 * u[0] ** 1.5) * (0.85 + 0.3 * u[1:])  # the scene around a loose crop, mostly dark
         img = cv2.warpPerspective(
-            plate, m, (self.width, self.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+            plate,
+            m,
+            (self.width, self.height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
             borderValue=tuple(float(v) for v in background),
         )
         return self.degradations.photometric(img, rng)

@@ -14,9 +14,9 @@ import functools
 import itertools
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -81,25 +81,34 @@ class Grammar:
 
     def prefix_ok(self, prefix: str) -> bool:
         """Whether some valid label starts with ``prefix``."""
-        for classes in self.patterns:
-            if len(prefix) <= len(classes) and all(c in a for c, a in zip(prefix, classes)):
-                if self.max_tail_letters is None or sum(map(_is_letter, prefix[2:])) <= self.max_tail_letters:
-                    return True
-        return False
+        letters_ok = self.max_tail_letters is None or sum(map(_is_letter, prefix[2:])) <= self.max_tail_letters
+        return letters_ok and any(
+            len(prefix) <= len(classes) and all(c in a for c, a in zip(prefix, classes)) for classes in self.patterns
+        )
 
     @functools.cached_property
-    def _plans(self) -> list[tuple[tuple[str, ...], list[int], list[float]]]:
-        """Per pattern: the classes, the tail positions that may hold a letter or a digit, and the cumulative
-        probabilities of putting 0, 1, ... letters there (truncated to the letter cap)."""
+    def _plans(self) -> list[tuple[tuple[str, ...], dict[int, tuple[str, str]], list[float]]]:
+        """Per pattern: the classes; the tail positions that may hold a letter or a digit, with their letters and
+        digits; and the cumulative probabilities of 0, 1, ... letters there (truncated to the letter cap)."""
         plans = []
         for classes in self.patterns:
             forced = sum(1 for i, a in enumerate(classes) if i >= 2 and all(map(_is_letter, a)))
-            mixed = [i for i, a in enumerate(classes) if i >= 2 and any(map(_is_letter, a)) and set(a) & set(DIGITS)]
-            cap = len(mixed) if self.max_tail_letters is None else max(0, min(len(mixed), self.max_tail_letters - forced))
+            mixed = {
+                i: ("".join(filter(_is_letter, a)), "".join(c for c in a if c in DIGITS))
+                for i, a in enumerate(classes)
+                if i >= 2 and any(map(_is_letter, a)) and set(a) & set(DIGITS)
+            }
+            cap = (
+                len(mixed) if self.max_tail_letters is None else max(0, min(len(mixed), self.max_tail_letters - forced))
+            )
             probs = np.asarray((self.tail_letter_probs + (0.0,) * (cap + 1))[: cap + 1], dtype=float)
             probs = probs / probs.sum() if probs.sum() > 0 else np.eye(cap + 1)[0]
             plans.append((classes, mixed, np.cumsum(probs).tolist()))
         return plans
+
+    @functools.cached_property
+    def _pattern_cdf(self) -> list[float]:
+        return list(itertools.accumulate(w / sum(self.weights) for w in self.weights))
 
     def sample(self, rng: np.random.Generator, province_cdf: list[float] | None = None) -> str:
         """Draw one valid label: pattern, then how many tail letters and where, then each character.
@@ -110,16 +119,13 @@ class Grammar:
         """
         n = max(map(len, self.patterns))
         u = rng.random(2 + 2 * n).tolist()
-        total = sum(self.weights)
-        cum = list(itertools.accumulate(w / total for w in self.weights))
-        classes, mixed, k_cdf = self._plans[min(bisect.bisect_right(cum, u[0]), len(cum) - 1)]
+        classes, mixed, k_cdf = self._plans[min(bisect.bisect_right(self._pattern_cdf, u[0]), len(self.patterns) - 1)]
         k = min(bisect.bisect_right(k_cdf, u[1]), len(k_cdf) - 1)
-        letter_pos = set(sorted(mixed, key=lambda i: u[i])[:k])  # u[2:n+2]: a random order of positions
+        letter_pos = set(sorted(mixed, key=lambda i: u[i])[:k])  # u[2:n+2] orders the positions at random
         out = []
         for i, allowed in enumerate(classes):
             if i in mixed:
-                allowed = LETTERS if i in letter_pos else DIGITS
-                allowed = "".join(c for c in classes[i] if c in allowed)
+                allowed = mixed[i][0] if i in letter_pos else mixed[i][1]
             r = u[2 + n + i]
             if province_cdf is not None and allowed == PROVINCES:
                 out.append(PROVINCES[min(bisect.bisect_right(province_cdf, r), len(PROVINCES) - 1)])
@@ -132,7 +138,7 @@ def _short(chars: str) -> str:
     return repr(chars) if len(chars) <= 12 else f"{len(chars)} characters ({chars[:6]}...)"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grammar(spec: PlateSpec) -> Grammar:
     weights = spec.pattern_weights or (1.0,) * len(spec.patterns)
     return Grammar(tuple(map(parse_pattern, spec.patterns)), weights, spec.max_tail_letters, spec.tail_letter_probs)

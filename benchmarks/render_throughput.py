@@ -1,0 +1,54 @@
+"""Renderer throughput on one core: plates/s at 160x48, with the default degradations, the paper's three, and none.
+
+    PYTHONPATH=src python benchmarks/render_throughput.py [--n 3000] [--specs blue green]
+
+Runs single-process with torch and OpenCV limited to one thread. "dataset" rows time ``RenderedPlates[i]``
+(per-item SeedSequence + uint8 tensor), which is what a DataLoader worker does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from lprzoo.render import PlateRenderer, RenderedPlates
+
+
+def _rate(fn, n: int) -> float:
+    for i in range(min(200, n)):  # warm the glyph caches
+        fn(i)
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=3000, help="plates per measurement")
+    parser.add_argument("--specs", nargs="+", default=["blue"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+    rows = []
+    for spec in args.specs:
+        for preset in ("default", "paper", "none"):
+            renderer = PlateRenderer(spec, degradations=preset)
+            rng = np.random.default_rng(0)
+            rate = _rate(lambda _, r=renderer, g=rng: r.sample(g), args.n)
+            rows.append((spec, preset, "renderer.sample", rate))
+        ds = RenderedPlates(length=args.n + 200, spec=spec)
+        rows.append((spec, "default", "RenderedPlates[i]", _rate(ds.__getitem__, args.n)))
+
+    print(f"{'spec':<14}{'degradations':<14}{'path':<20}{'plates/s':>10}{'us/plate':>10}")
+    for spec, preset, path, rate in rows:
+        print(f"{spec:<14}{preset:<14}{path:<20}{rate:>10.0f}{1e6 / rate:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()

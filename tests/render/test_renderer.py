@@ -1,0 +1,95 @@
+"""The renderer: shapes, determinism, fonts, layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lprzoo.charset import PROVINCES
+from lprzoo.render import SPECS, Degradations, FontNotFoundError, FontSource, PlateRenderer, glyph_mask
+from lprzoo.render.fonts import DEFAULT_LATIN_FONT, cjk_font_path, get_font, raw_glyph
+from lprzoo.render.rules import is_valid_plate
+
+
+@pytest.mark.parametrize("spec", SPECS.list())
+@pytest.mark.parametrize("degradations", ["default", "none"])
+def test_every_spec_renders_at_the_right_shape(spec: str, degradations: str) -> None:
+    r = PlateRenderer(spec, degradations=degradations)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        image, text = r.sample(rng)
+        assert image.shape == (48, 160, 3) and image.dtype == np.uint8
+        assert is_valid_plate(text, spec)
+        assert image.std() > 10  # something was drawn
+    other = PlateRenderer(spec, degradations=degradations, height=32, width=100).sample(rng)[0]
+    assert other.shape == (32, 100, 3)
+
+
+@pytest.mark.parametrize("degradations", ["default", "paper", "none"])
+def test_same_seed_same_bytes(degradations: str) -> None:
+    a = [PlateRenderer("blue", degradations).sample(np.random.default_rng(7)) for _ in range(2)]
+    assert a[0][1] == a[1][1] and a[0][0].tobytes() == a[1][0].tobytes()
+    r = PlateRenderer("blue", degradations)
+    rng = np.random.default_rng(7)
+    first = [r.sample(rng) for _ in range(3)]  # the caches filled by earlier plates change nothing
+    assert first[0][0].tobytes() == a[0][0].tobytes()
+    assert len({img.tobytes() for img, _ in first}) == 3
+
+
+def test_clean_plate_layout_blue() -> None:
+    """Clean blue plate: white characters exactly inside the GA 36 cells, blue between them."""
+    r = PlateRenderer("blue", degradations="none", height=140, width=440)  # 1 px per mm at output scale
+    plate = r.compose("京A12345")
+    blue, white = np.array([30, 100, 222]), np.array([240, 242, 245])
+    inside = lambda box: plate[box[1] : box[3], box[0] : box[2]]
+    for box in r._cells:
+        cell = inside(box)
+        frac_white = (np.abs(cell - white).sum(-1) < 60).mean()
+        assert 0.15 < frac_white < 0.8
+    gap = plate[r._cells[2][1] + 10 : r._cells[2][3] - 10, r._cells[2][0] - 6 : r._cells[2][0] - 2]  # right of dot
+    assert (np.abs(gap - blue).sum(-1) < 30).all()
+    # the separator dot is in the middle of the 34 mm gap
+    cx, cy = (v * r.px_per_mm for v in SPECS.get("blue").dot_center())
+    assert np.abs(plate[round(cy), round(cx)] - white).sum() < 30
+
+
+def test_police_last_char_red() -> None:
+    r = PlateRenderer("police", degradations="none", height=140, width=440)
+    plate = r.compose("京A0123警")
+    x0, y0, x1, y1 = r._cells[6]
+    cell = plate[y0:y1, x0:x1].reshape(-1, 3)
+    red = (cell[:, 0] > 150) & (cell[:, 1] < 80) & (cell[:, 2] < 80)
+    assert red.mean() > 0.1
+
+
+def test_text_changes_the_image_and_wrong_length_raises() -> None:
+    r = PlateRenderer("blue", degradations="none")
+    rng = np.random.default_rng(0)
+    assert not np.array_equal(r.render("皖A12345", rng), r.render("皖A12346", rng))
+    with pytest.raises(ValueError, match="7 characters"):
+        r.render("皖A1234", rng)
+
+
+def test_glyphs_cover_all_plate_characters() -> None:
+    for c in PROVINCES + "警":
+        mask = glyph_mask(c, "noto-sans-cjk-bold", 31, 62)
+        assert mask.shape == (62, 31) and mask.max() > 0.9 and 0.1 < mask.mean() < 0.8
+    one, zero = glyph_mask("1", DEFAULT_LATIN_FONT, 31, 62), glyph_mask("0", DEFAULT_LATIN_FONT, 31, 62)
+    assert (one.max(0) > 0.5).sum() < (zero.max(0) > 0.5).sum() / 2  # the 1 is a narrow bar, centred
+    assert cjk_font_path().is_file()
+
+
+def test_missing_font_names_the_install_command() -> None:
+    missing = FontSource("nope", "no_such_font_package", "x.ttf", (("/no/such.ttf", 0),), install="pip install nope")
+    with pytest.raises(FontNotFoundError, match="pip install nope"):
+        missing.locate()
+    with pytest.raises(KeyError, match="unknown font"):
+        get_font("no-such-font")
+    assert raw_glyph("A", get_font(DEFAULT_LATIN_FONT)).dtype == np.uint8
+
+
+def test_resolve_presets() -> None:
+    with pytest.raises(ValueError, match="preset"):
+        PlateRenderer("blue", degradations="strong")
+    assert PlateRenderer("blue", degradations=None).degradations == Degradations.none()
+    assert Degradations.paper().noise is not None and Degradations.paper().jpeg is None

@@ -1,0 +1,157 @@
+"""The ``lprzoo`` command: recipes parse, fit/validate/predict run, runs resume, DDP reduces metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lprzoo.cli import main, run_cli
+from tests.conftest import write_plates
+
+RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.yaml"))
+LPRZOO = [sys.executable, "-m", "lprzoo.cli"]
+
+
+def tiny_args(root: Path, data: Path, *extra: str) -> list[str]:
+    return [
+        "--model", "lprzoo.CRNNModule", "--model.arch", "test-lightcrnn-tiny", "--model.beam_width", "3",
+        "--data", "lprzoo.RealPlatesDataModule", "--data.train", str(data), "--data.val", str(data),
+        "--data.batch_size", "4", "--data.num_workers", "0",
+        "--trainer.default_root_dir", str(root), "--trainer.enable_model_summary", "false",
+        *extra,
+    ]  # fmt: skip
+
+
+def metrics_rows(root: Path) -> list[dict[str, str]]:
+    rows = []
+    for f in sorted((root / "logs").glob("version_*/metrics.csv")):
+        rows += list(csv.DictReader(f.open()))
+    return rows
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[r.name for r in RECIPES])
+def test_every_recipe_parses_and_instantiates(recipe):
+    cli = run_cli(["--config", str(recipe), "--trainer.logger", "false"], run=False)
+    assert cli.model is not None and cli.datamodule is not None
+
+
+def test_print_config_and_overrides(capsys):
+    with pytest.raises(SystemExit) as e:
+        run_cli(["fit", "--config", "recipes/real_baseline.yaml", "--trainer.max_epochs", "3", "--print_config"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "max_epochs: 3" in out and "arch: lightcrnn-1.2" in out
+
+
+def test_fit_then_predict_writes_csv_and_jsonl(tmp_path, plate_folder):
+    root = tmp_path / "run"
+    assert main(["fit", *tiny_args(root, plate_folder, "--trainer.max_epochs", "2")]) == 0
+    ckpt = root / "checkpoints" / "last.ckpt"
+    assert ckpt.is_file() and (root / "samples" / "epoch001.png").is_file()
+    val = [r for r in metrics_rows(root) if r.get("val/RA")]
+    assert val and float(val[-1]["val/plates"]) == 12
+    assert torch.load(ckpt, weights_only=True)["charset"].startswith("京津冀")
+
+    for out in ("preds.csv", "preds.jsonl"):
+        code = main(
+            ["predict", "--ckpt_path", str(ckpt), "--data", "lprzoo.RealPlatesDataModule",
+             "--data.predict", str(plate_folder), "--data.num_workers", "0",
+             "--predict_writer.output", str(tmp_path / out), "--trainer.default_root_dir", str(root)]
+        )  # fmt: skip
+        assert code == 0
+    rows = list(csv.DictReader((tmp_path / "preds.csv").open(encoding="utf-8")))
+    assert len(rows) == 12 and set(rows[0]) == {"file", "text", "confidence", "char_confidences", "topn"}
+    lines = [json.loads(x) for x in (tmp_path / "preds.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 12 and 0.0 <= lines[0]["confidence"] <= 1.0 and len(lines[0]["topn"]) >= 1
+
+
+def test_checkpoint_of_another_charset_is_a_clear_error(tmp_path, plate_folder, caplog):
+    root = tmp_path / "run"
+    assert main(["fit", *tiny_args(root, plate_folder, "--trainer.max_steps", "1")]) == 0
+    code = main(
+        ["validate", *tiny_args(root, plate_folder, "--model.extra_chars", "警", "--data.extra_chars", "警"),
+         "--ckpt_path", str(root / "checkpoints" / "last.ckpt")]
+    )  # fmt: skip
+    assert code == 2 and "charset" in caplog.text.lower() and "警" in caplog.text
+
+
+def test_data_model_charset_mismatch_is_a_clear_error(tmp_path, plate_folder, caplog):
+    code = main(["fit", *tiny_args(tmp_path, plate_folder, "--data.extra_chars", "警", "--trainer.max_steps", "1")])
+    assert code == 2 and "Set the same `extra_chars`" in caplog.text
+
+
+def test_bad_data_is_a_message_not_a_traceback(tmp_path, plate_folder):
+    (plate_folder / "京A0000.jpg").write_bytes(b"")
+    proc = subprocess.run(
+        [*LPRZOO, "fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "京A0000.jpg: empty file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_killed_fit_resumes_from_last_checkpoint(tmp_path):
+    data = tmp_path / "plates"
+    write_plates(data, 40)  # 10 steps per epoch at batch 4
+    root = tmp_path / "run"
+    args = tiny_args(root, data, "--trainer.max_steps", "30", "--checkpoint.every_n_train_steps", "3")
+    proc = subprocess.Popen([*LPRZOO, "fit", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    last = root / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if last.is_file() and torch.load(last, weights_only=True)["global_step"] >= 12:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(last, weights_only=True)["global_step"]
+    assert 0 < killed_at < 30 and killed_at % 10 != 0, "killed mid-epoch"
+
+    resumed = subprocess.run(
+        [*LPRZOO, "fit", *args, "--ckpt_path", "last"], capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Restored all states from the checkpoint" in resumed.stderr
+    assert torch.load(last, weights_only=True)["global_step"] == 30
+
+
+def test_wandb_logger_offline(tmp_path, plate_folder, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    logger = ["--trainer.logger", "lightning.pytorch.loggers.WandbLogger", "--trainer.logger.project", "lprzoo-test",
+              "--trainer.logger.save_dir", str(tmp_path)]  # fmt: skip
+    assert main(["fit", *tiny_args(tmp_path / "run", plate_folder, "--trainer.max_steps", "2", *logger)]) == 0
+    assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_ddp_two_cpu_processes_reduce_metrics(tmp_path, plate_folder):
+    root1, root2 = tmp_path / "single", tmp_path / "ddp"
+    assert main(["fit", *tiny_args(root1, plate_folder, "--trainer.max_epochs", "1")]) == 0
+    ckpt = root1 / "checkpoints" / "last.ckpt"
+    ddp = ["--trainer.strategy", "ddp", "--trainer.accelerator", "cpu", "--trainer.devices", "2"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    fit = subprocess.run([*LPRZOO, "fit", *tiny_args(root2, plate_folder, "--trainer.max_epochs", "1", *ddp)],
+                         capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    val = [r for r in metrics_rows(root2) if r.get("val/plates")]
+    assert float(val[-1]["val/plates"]) == 12  # both ranks' 6 plates, summed
+
+    for root, extra in ((root1, []), (root2, ddp)):
+        proc = subprocess.run([*LPRZOO, "validate", *tiny_args(root, plate_folder, *extra), "--ckpt_path", str(ckpt)],
+                              capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    single = [r for r in metrics_rows(root1) if r.get("val/plates")][-1]
+    multi = [r for r in metrics_rows(root2) if r.get("val/plates")][-1]
+    for key in ("val/plates", "val/RA", "val/CRA", "val/CRA-C", "val/top3"):
+        assert float(single[key]) == pytest.approx(float(multi[key])), key
+    assert float(single["val/loss"]) == pytest.approx(float(multi["val/loss"]), rel=1e-4)
