@@ -166,14 +166,14 @@ def raw_glyph(char: str, font: FontSource) -> np.ndarray:
 @functools.cache
 def _reference_aspect(font: FontSource) -> float:
     """Median ink width / height of the font's digits: the aspect that a full cell corresponds to."""
-    return float(np.median([raw_glyph(d, font).shape[1] / raw_glyph(d, font).shape[0] for d in "0234567890"]))
+    return float(np.median([raw_glyph(d, font).shape[1] / raw_glyph(d, font).shape[0] for d in "023456789"]))
 
 
 def glyph_mask(char: str, font: str | FontSource, width: int, height: int) -> np.ndarray:
     """``char`` fitted into a ``width`` x ``height`` pixel cell: float32 coverage in [0, 1].
 
     Glyphs are stretched to fill the cell (GA 36 characters all share one cell size), except narrow glyphs (the
-    bar of ``1``), which keep the width a digit's stroke would get and are centred.
+    bar of ``1``), which keep their own aspect, scaled as a digit is, and are centred.
     """
     font = get_font(font)
     ink = raw_glyph(char, font)
