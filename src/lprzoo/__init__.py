@@ -20,6 +20,7 @@ from lprzoo.registry import DATAMODULES, MODELS
 from lprzoo.recognize import crnn as _crnn  # noqa: F401
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.data.real import RealPlatesDataModule
+from lprzoo.data.script import ScriptDataModule
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,4 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS.get(name)(**kwargs)
 
 
-__all__ = ["Charset", "CRNNModule", "RealPlatesDataModule", "DATAMODULES", "MODELS", "create_model", "list_models"]
+__all__ = ["Charset", "CRNNModule", "RealPlatesDataModule", "ScriptDataModule", "DATAMODULES", "MODELS", "create_model", "list_models"]

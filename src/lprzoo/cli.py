@@ -1,4 +1,4 @@
-"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus data commands.
+"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus ``render``.
 
 Recipes are YAML files of ``class_path`` / ``init_args`` that override defaults only:
 ``lprzoo fit --config recipes/real_baseline.yaml [--trainer.max_epochs 5 ...]``.
@@ -83,6 +83,38 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
     )
 
 
+def render(
+    spec: str = "blue",
+    n: int = 1000,
+    out: str = "renders/blue",
+    seed: int = 0,
+    workers: int = 2,
+    degradations: str = "default",
+    preview: str | None = None,
+) -> None:
+    """Render a labelled dataset: ``<out>/NNNNNNN_<label>.jpg`` plus ``labels.tsv`` (paper §IV-C).
+
+    Resumable: run the same command again after an interruption and only the missing images are drawn.
+
+    Args:
+        spec: plate spec (blue, yellow, green, yellow-double, police, or any registered one).
+        n: number of plates.
+        out: output folder.
+        seed: image i depends only on (seed, i).
+        workers: render processes.
+        degradations: degradation preset: default, paper or none.
+        preview: a PNG path for a grid of sample plates.
+    """
+    from lprzoo.render import render_to_folder
+
+    labels = render_to_folder(spec, n, out, seed=seed, workers=workers, preview=preview, degradations=degradations)
+    log.info("wrote %d plates and %s", n, labels)
+    if preview:
+        log.info("preview -> %s", preview)
+
+
+COMMANDS = {"render": render}
+
 # Errors a user can fix: print the message, not a traceback.
 USER_ERRORS = (InvalidSampleError, CharsetMismatchError, UnknownCharacterError, FileNotFoundError, NotADirectoryError)
 
@@ -91,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        run_cli(argv)
+        if argv and argv[0] in COMMANDS:
+            from jsonargparse import auto_cli
+
+            auto_cli(COMMANDS[argv[0]], args=argv[1:])
+        else:
+            run_cli(argv)
     except USER_ERRORS as e:
         log.error("%s", e)
         return 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import lightning.pytorch as pl
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lprzoo.charset import Charset
 from lprzoo.data.batch import PlateBatch, PlateCollate
@@ -25,11 +25,14 @@ class PlateDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.collate = PlateCollate(self.charset)
 
-    def loader(self, dataset: Dataset, shuffle: bool = False, drop_last: bool = False) -> DataLoader[PlateBatch]:
+    def loader(
+        self, dataset: Dataset, shuffle: bool = False, drop_last: bool = False, sampler: Sampler | None = None
+    ) -> DataLoader[PlateBatch]:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

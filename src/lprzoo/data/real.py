@@ -42,6 +42,13 @@ class PlateImages(Dataset):
         if cache:
             self._decode_all(name)
 
+    @classmethod
+    def from_tensors(cls, images: torch.Tensor, labels: Sequence[str], paths: Sequence[str]) -> "PlateImages":
+        """Already-decoded ``uint8 (N, 3, H, W)`` images, e.g. a fixed set of rendered plates."""
+        dataset = cls([Sample(p, t) for p, t in zip(paths, labels)], cache=False)
+        dataset.images = images
+        return dataset
+
     def _decode_all(self, name: str) -> None:
         def load(s: Sample) -> torch.Tensor | InvalidSampleError:
             try:

@@ -1,0 +1,33 @@
+"""Refine rendered plates with GANs (paper §III-A, §IV-C, §IV-D).
+
+- :mod:`~lprzoo.refine.networks`: ResNet generator, 70 × 70 PatchGAN, DCGAN generator and discriminator.
+- :mod:`~lprzoo.refine.adversarial`: one class per adversarial strategy (``LSGAN``, ``WGAN``, ``WGANGP``, ``GAN``),
+  registered in :data:`ADVERSARIAL`.
+- :class:`CycleGANModule` (CycleGAN / CycleWGAN) and :class:`DCGANModule`, trained on
+  :class:`~lprzoo.data.unpaired.UnpairedPlatesDataModule` batches.
+"""
+
+from __future__ import annotations
+
+from lprzoo.refine.adversarial import ADVERSARIAL, GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy
+from lprzoo.refine.cyclegan import CycleGANModule, LinearDecay
+from lprzoo.refine.dcgan import DCGANModule
+from lprzoo.refine.networks import DCGANDiscriminator, DCGANGenerator, PatchDiscriminator, ResnetGenerator
+from lprzoo.refine.pool import ImagePool
+
+__all__ = [
+    "ADVERSARIAL",
+    "GAN",
+    "LSGAN",
+    "WGAN",
+    "WGANGP",
+    "AdversarialStrategy",
+    "CycleGANModule",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "DCGANModule",
+    "ImagePool",
+    "LinearDecay",
+    "PatchDiscriminator",
+    "ResnetGenerator",
+]

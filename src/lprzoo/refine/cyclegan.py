@@ -1,0 +1,189 @@
+"""``CycleGANModule``: rendered plates (S) -> real-looking plates (R) without paired data (paper §III-A, §IV-C).
+
+G: S -> R and F: R -> S are trained against D_R and D_S with the adversarial loss of a pluggable
+:class:`~lprzoo.refine.adversarial.AdversarialStrategy` (LSGAN for CycleGAN, WGAN for the paper's CycleWGAN), plus
+the cycle-consistency loss (Eq. 3) weighted by λ (Eq. 1) and [44]'s optional identity loss.
+
+Critic steps (``strategy.n_critic``) are counted in batches, as in the WGAN and [44] reference code: every batch
+updates the discriminators once, and every ``n_critic``-th batch (``(batch_idx + 1) % n_critic == 0``) then also
+updates the generators.  One generator iteration thus sees ``n_critic`` fresh batches for its critic steps instead
+of re-using one batch ``n_critic`` times; with LSGAN (``n_critic=1``) each batch is one D step and one G step.
+
+Under manual optimisation Lightning counts the steps of both optimisers in ``trainer.global_step`` (Lightning issue
+#17958), so ``max_steps`` and ``fast_dev_run=N`` count D and G updates, not batches: bound runs with ``max_epochs``
+and ``limit_train_batches``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from jsonargparse import lazy_instance
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor, nn
+from torch.nn.functional import l1_loss
+from torch.optim.lr_scheduler import LambdaLR
+
+from lprzoo.refine.adversarial import LSGAN, AdversarialStrategy
+from lprzoo.refine.networks import PatchDiscriminator, ResnetGenerator
+from lprzoo.refine.pool import ImagePool
+from lprzoo.refine.samples import log_grid
+
+log = logging.getLogger(__name__)
+
+UnpairedBatch = dict[str, Any]  # {"S": (B, 3, H, W) in [-1, 1], "R": (B, 3, H, W) in [-1, 1], "S_text": [str]}
+
+
+class LinearDecay:
+    """LR factor of [44]'s ``linear`` policy: 1 for epochs ``< start``, then linear decay reaching 0 at epoch
+    ``start + epochs`` (``1 − max(0, e + 1 − start) / (epochs + 1)``); a callable object so that checkpoints keep it.
+    """
+
+    def __init__(self, start: int, epochs: int) -> None:
+        if start < 0 or epochs < 0:
+            raise ValueError(f"decay_start_epoch and decay_epochs must be >= 0, got {start} and {epochs}")
+        self.start, self.epochs = start, epochs
+
+    def __call__(self, epoch: int) -> float:
+        return max(0.0, 1.0 - max(0, epoch + 1 - self.start) / (self.epochs + 1))
+
+
+class CycleGANModule(pl.LightningModule):
+    """CycleGAN / CycleWGAN on unpaired batches ``{"S": rendered, "R": real}`` (§III-A, Eq. 1-3, Eq. 8).
+
+    Args:
+        strategy: adversarial loss, critic steps, clipping and optimisers; ``LSGAN`` is CycleGAN, ``WGAN`` the
+            paper's CycleWGAN.
+        ngf, ndf: widths of the generators and of the PatchGAN discriminators (64 in [44]).
+        n_blocks: residual blocks per generator (6 in the paper).
+        lambda_cycle: λ of Eq. 1 (10 in §IV-C).
+        lambda_identity: identity loss ``‖G(r) − r‖₁ + ‖F(s) − s‖₁`` weighted ``lambda_identity * lambda_cycle``
+            ([44]'s default 0.5; 0 disables it).
+        pool_size: past fakes kept for the discriminators (50 in [44]; 0 disables the pool).
+        decay_start_epoch: epochs at the initial learning rate, after which it decays linearly ...
+        decay_epochs: ... reaching 0 at epoch ``decay_start_epoch + decay_epochs`` (the paper stops at 30 epochs).
+        sample_every_n_epochs: save a sample grid every this many epochs (0: never).
+        num_samples: plates of each domain in the sample grid, taken from the first training batches.
+    """
+
+    def __init__(
+        self,
+        strategy: AdversarialStrategy = lazy_instance(LSGAN),  # noqa: B008 (jsonargparse idiom)
+        ngf: int = 64,
+        ndf: int = 64,
+        n_blocks: int = 6,
+        lambda_cycle: float = 10.0,
+        lambda_identity: float = 0.5,
+        pool_size: int = 50,
+        decay_start_epoch: int = 15,
+        decay_epochs: int = 15,
+        sample_every_n_epochs: int = 1,
+        num_samples: int = 8,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["strategy"])
+        self.automatic_optimization = False
+        self.strategy = strategy
+        self.lr_factor = LinearDecay(decay_start_epoch, decay_epochs)
+        self.G = ResnetGenerator(3, 3, ngf, n_blocks)  # S -> R
+        self.F = ResnetGenerator(3, 3, ngf, n_blocks)  # R -> S
+        self.D_S = PatchDiscriminator(3, ndf)  # rendered vs. F(r)
+        self.D_R = PatchDiscriminator(3, ndf)  # real vs. G(s)
+        self.pool_S = ImagePool(pool_size)  # past F(r)
+        self.pool_R = ImagePool(pool_size)  # past G(s)
+        self._samples: tuple[Tensor, Tensor] | None = None  # fixed (S, R) for the sample grids
+        self.last_sample_path = None
+
+    def forward(self, s: Tensor) -> Tensor:
+        """Refine rendered plates: ``(B, 3, H, W)`` in ``[-1, 1]`` -> ``G(s)``, same shape and range."""
+        return self.G(s)
+
+    # ---- losses ---------------------------------------------------------------------------------------------
+    def backward_D_basic(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """One discriminator's loss (real vs. pooled fakes, plus the strategy's penalty), back-propagated."""
+        loss = self.strategy.d_loss(D(real), D(fake)) + self.strategy.penalty(D, real, fake)
+        self.manual_backward(loss)
+        return loss.detach()
+
+    def backward_G(self, s: Tensor, r: Tensor, fake_r: Tensor, fake_s: Tensor) -> dict[str, Tensor]:
+        """Eq. 1 for the generators: adversarial losses of G and F, λ × cycle losses (Eq. 3), identity losses."""
+        lam, lam_idt = self.hparams.lambda_cycle, self.hparams.lambda_cycle * self.hparams.lambda_identity
+        losses = {
+            "G_adv": self.strategy.g_loss(self.D_R(fake_r)),  # G(s) should fool D_R
+            "F_adv": self.strategy.g_loss(self.D_S(fake_s)),  # F(r) should fool D_S
+            "cycle_S": lam * l1_loss(self.F(fake_r), s),  # F(G(s)) ≈ s
+            "cycle_R": lam * l1_loss(self.G(fake_s), r),  # G(F(r)) ≈ r
+        }
+        if lam_idt > 0:
+            losses["idt_R"] = lam_idt * l1_loss(self.G(r), r)  # G leaves real plates alone
+            losses["idt_S"] = lam_idt * l1_loss(self.F(s), s)  # F leaves rendered plates alone
+        losses["G"] = sum(losses.values())
+        self.manual_backward(losses["G"])
+        return {k: v.detach() for k, v in losses.items()}
+
+    # ---- training -------------------------------------------------------------------------------------------
+    def training_step(self, batch: UnpairedBatch, batch_idx: int) -> None:
+        s, r = batch["S"], batch["R"]  # (B, 3, H, W) each, in [-1, 1]
+        self._remember_samples(s, r)
+        opt_g, opt_d = self.optimizers()
+        generator_step = (batch_idx + 1) % self.strategy.n_critic == 0
+        with torch.set_grad_enabled(generator_step):  # critic-only batches need no graph through G and F
+            fake_r, fake_s = self.G(s), self.F(r)  # (B, 3, H, W): G(s) in R, F(r) in S
+
+        with self.toggled_optimizer(opt_d):
+            loss_d_r = self.backward_D_basic(self.D_R, r, self.pool_R.query(fake_r))
+            loss_d_s = self.backward_D_basic(self.D_S, s, self.pool_S.query(fake_s))
+            opt_d.step()
+            opt_d.zero_grad()
+            self.strategy.clip_(self.D_R)
+            self.strategy.clip_(self.D_S)
+        self.log_dict({"train/D_R": loss_d_r, "train/D_S": loss_d_s}, prog_bar=True, batch_size=len(s))
+
+        if generator_step:
+            with self.toggled_optimizer(opt_g):
+                losses = self.backward_G(s, r, fake_r, fake_s)
+                opt_g.step()
+                opt_g.zero_grad()
+            self.log("train/G", losses.pop("G"), prog_bar=True, batch_size=len(s))
+            self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(s))
+
+    def on_train_epoch_end(self) -> None:
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+        every = self.hparams.sample_every_n_epochs
+        if every and (self.current_epoch + 1) % every == 0 and self._samples is not None:
+            self.log_samples()
+
+    # ---- sample grids ---------------------------------------------------------------------------------------
+    def _remember_samples(self, s: Tensor, r: Tensor) -> None:
+        """Keep the first ``num_samples`` plates of each domain seen in training, to draw the same ones each epoch."""
+        n = self.hparams.num_samples
+        have = 0 if self._samples is None else len(self._samples[0])
+        if have < n:
+            new = (s[: n - have].detach().cpu(), r[: n - have].detach().cpu())
+            self._samples = new if self._samples is None else tuple(torch.cat(p) for p in zip(self._samples, new))
+
+    @torch.no_grad()
+    def sample_grid(self, s: Tensor, r: Tensor) -> Tensor:
+        """Rows S, G(S), F(G(S)), R, F(R) of ``N`` plates each: ``(5 N, 3, H, W)`` in ``[-1, 1]``."""
+        fake_r = self.G(s)
+        return torch.cat([s, fake_r, self.F(fake_r), r, self.F(r)])
+
+    @rank_zero_only
+    def log_samples(self) -> None:
+        s, r = (x.to(self.device) for x in self._samples)
+        self.last_sample_path = log_grid(self.trainer, self.sample_grid(s, r), nrow=len(s), name="cyclegan")
+        log.info("samples -> %s", self.last_sample_path)
+
+    # ---- optimisation ---------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        opt_g, opt_d = self.strategy.make_optimizers(
+            itertools.chain(self.G.parameters(), self.F.parameters()),
+            itertools.chain(self.D_S.parameters(), self.D_R.parameters()),
+        )
+        # manual optimisation: stepped once per epoch in on_train_epoch_end
+        return [opt_g, opt_d], [LambdaLR(opt_g, self.lr_factor), LambdaLR(opt_d, self.lr_factor)]

@@ -1,0 +1,111 @@
+"""``DCGANModule``: unlabelled 64 × 64 plates from noise, for the paper's all-in-one experiment (§IV-D, [27]).
+
+Trains on the real domain only (``batch["R"]``, e.g. :class:`~lprzoo.data.unpaired.UnpairedPlatesDataModule` with
+``size: [64, 64]`` and ``synthetic: false``).  The adversarial loss is a strategy as for the CycleGAN (the BCE
+``GAN`` of [27] by default); critic steps are counted in batches in the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from jsonargparse import lazy_instance
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor
+
+from lprzoo.refine.adversarial import GAN, AdversarialStrategy
+from lprzoo.refine.networks import DCGANDiscriminator, DCGANGenerator
+from lprzoo.refine.samples import log_grid, to_uint8
+
+log = logging.getLogger(__name__)
+
+
+class DCGANModule(pl.LightningModule):
+    """DCGAN (§IV-D): 100-d noise in ``[-1, 1]`` -> 64 × 64 × 3 plates, against a conv + FC discriminator.
+
+    Args:
+        strategy: adversarial loss and optimisers (``GAN``: BCE with Adam 2e-4, betas (0.5, 0.999), as in [27]).
+        z_dim: noise size (100 in the paper).
+        ngf, ndf: widths of the generator and the discriminator.
+        sample_every_n_epochs: save a grid of ``num_samples`` images from fixed noise every this many epochs (0: never).
+    """
+
+    def __init__(
+        self,
+        strategy: AdversarialStrategy = lazy_instance(GAN),  # noqa: B008 (jsonargparse idiom)
+        z_dim: int = 100,
+        ngf: int = 64,
+        ndf: int = 64,
+        sample_every_n_epochs: int = 1,
+        num_samples: int = 64,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["strategy"])
+        self.automatic_optimization = False
+        self.strategy = strategy
+        self.G = DCGANGenerator(z_dim, ngf)
+        self.D = DCGANDiscriminator(ndf)
+        self.register_buffer("fixed_z", self.noise(num_samples), persistent=False)  # the same noise in every grid
+        self.last_sample_path = None
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n, z_dim)`` uniform in ``[-1, 1]`` (§IV-D: "each entry is in a range of [−1, 1]"), on the CPU."""
+        return torch.rand(n, self.hparams.z_dim, generator=generator) * 2 - 1
+
+    def forward(self, z: Tensor) -> Tensor:
+        """``(B, z_dim)`` -> ``(B, 3, 64, 64)`` in ``[-1, 1]``."""
+        return self.G(z)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor) -> Tensor:
+        """``G(z)`` with batch norm in inference mode: ``(N, z_dim)`` -> ``(N, 3, 64, 64)`` in ``[-1, 1]``."""
+        training = self.G.training
+        self.G.eval()
+        try:
+            return self.G(z.to(self.fixed_z.device))
+        finally:
+            self.G.train(training)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` generated plates as ``uint8 (n, 3, 64, 64)``."""
+        return to_uint8(self.generate(self.noise(n, generator)))
+
+    def training_step(self, batch: dict[str, Any] | Tensor, batch_idx: int) -> None:
+        real = batch["R"] if isinstance(batch, dict) else batch  # (B, 3, 64, 64) in [-1, 1]
+        opt_g, opt_d = self.optimizers()
+        generator_step = (batch_idx + 1) % self.strategy.n_critic == 0
+        with torch.set_grad_enabled(generator_step):
+            fake = self.G(self.noise(len(real)).to(real.device))  # (B, 3, 64, 64)
+
+        with self.toggled_optimizer(opt_d):
+            fake_d = fake.detach()
+            loss_d = self.strategy.d_loss(self.D(real), self.D(fake_d)) + self.strategy.penalty(self.D, real, fake_d)
+            self.manual_backward(loss_d)
+            opt_d.step()
+            opt_d.zero_grad()
+            self.strategy.clip_(self.D)
+        self.log("train/D", loss_d.detach(), prog_bar=True, batch_size=len(real))
+
+        if generator_step:
+            with self.toggled_optimizer(opt_g):
+                loss_g = self.strategy.g_loss(self.D(fake))
+                self.manual_backward(loss_g)
+                opt_g.step()
+                opt_g.zero_grad()
+            self.log("train/G", loss_g.detach(), prog_bar=True, batch_size=len(real))
+
+    def on_train_epoch_end(self) -> None:
+        every = self.hparams.sample_every_n_epochs
+        if every and (self.current_epoch + 1) % every == 0:
+            self.log_samples()
+
+    @rank_zero_only
+    def log_samples(self) -> None:
+        self.last_sample_path = log_grid(self.trainer, self.generate(self.fixed_z), nrow=8, name="dcgan")
+        log.info("samples -> %s", self.last_sample_path)
+
+    def configure_optimizers(self):
+        return list(self.strategy.make_optimizers(self.G.parameters(), self.D.parameters()))
