@@ -21,6 +21,8 @@ from lprzoo.recognize import crnn as _crnn  # noqa: F401
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.data.real import RealPlatesDataModule
 from lprzoo.data.script import ScriptDataModule
+from lprzoo.data.unpaired import UnpairedPlatesDataModule
+from lprzoo.refine import CycleGANModule, DCGANModule
 
 __version__ = "0.1.0"
 
@@ -35,4 +37,16 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS.get(name)(**kwargs)
 
 
-__all__ = ["Charset", "CRNNModule", "RealPlatesDataModule", "ScriptDataModule", "DATAMODULES", "MODELS", "create_model", "list_models"]
+__all__ = [
+    "Charset",
+    "CRNNModule",
+    "CycleGANModule",
+    "DCGANModule",
+    "RealPlatesDataModule",
+    "ScriptDataModule",
+    "UnpairedPlatesDataModule",
+    "DATAMODULES",
+    "MODELS",
+    "create_model",
+    "list_models",
+]

@@ -6,6 +6,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
+from lprzoo.cli import LprzooCLI, run_cli
 from lprzoo.data.unpaired import UnpairedPlatesDataModule
 from lprzoo.refine import LSGAN, WGAN, WGANGP, AdversarialStrategy, CycleGANModule, LinearDecay
 from tests.conftest import write_plates
@@ -35,7 +36,7 @@ def tiny_fit(root: Path, strategy: AdversarialStrategy, batches: int) -> tuple[C
     return model, before, trainer
 
 
-@pytest.mark.parametrize("strategy", [LSGAN(), WGAN(), WGANGP()], ids=repr)
+@pytest.mark.parametrize("strategy", [LSGAN(), WGAN(), WGANGP()], ids=lambda s: type(s).__name__)
 def test_tiny_fit_updates_every_network_and_writes_samples(tmp_path, strategy):
     batches = max(2, strategy.n_critic)  # one generator step needs n_critic batches (fast_dev_run counts steps)
     model, before, trainer = tiny_fit(tmp_path, strategy, batches)
@@ -78,23 +79,27 @@ def test_paper_defaults():
     assert LinearDecay(model.hparams.decay_start_epoch, model.hparams.decay_epochs)(30) == 0  # 30 epochs (§IV-C)
 
 
-def test_recipe_picks_the_strategy_by_class_path(tmp_path):
-    from lprzoo.cli import run_cli
-
-    recipe = tmp_path / "cyclewgan.yaml"
+def parse(tmp_path: Path, strategy: str) -> LprzooCLI:
+    recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "model:\n"
         "  class_path: lprzoo.refine.CycleGANModule\n"
         "  init_args:\n"
         "    ngf: 4\n    ndf: 4\n    n_blocks: 1\n"
-        "    strategy:\n"
-        "      class_path: lprzoo.refine.WGAN\n"
-        "      init_args: {n_critic: 3}\n"
+        f"    strategy: {strategy}\n"
         "data:\n"
         "  class_path: lprzoo.data.unpaired.UnpairedPlatesDataModule\n"
         "  init_args: {real: /nowhere, size: [128, 128], load_size: [143, 143], flip: true}\n",
         encoding="utf-8",
     )
-    cli = run_cli(["--config", str(recipe), "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path)], run=False)
-    assert isinstance(cli.model.strategy, WGAN) and cli.model.strategy.n_critic == 3
-    assert cli.model.strategy.clip_value == 0.01 and cli.datamodule.hparams.size == (128, 128)
+    args = ["--config", str(recipe), "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path)]
+    return run_cli(args, run=False)
+
+
+def test_recipe_picks_the_strategy_by_class_path_with_its_own_defaults(tmp_path):
+    cli = parse(tmp_path, "{class_path: lprzoo.refine.WGAN}")
+    assert repr(cli.model.strategy) == repr(WGAN())  # n_critic 5, clip 0.01, lr 5e-5: nothing inherited from LSGAN
+    assert cli.datamodule.transform.size == (128, 128) and cli.datamodule.transform.load_size == (143, 143)
+    cli = parse(tmp_path, "{class_path: lprzoo.refine.WGANGP, init_args: {n_critic: 3}}")
+    assert isinstance(cli.model.strategy, WGANGP) and cli.model.strategy.n_critic == 3
+    assert isinstance(parse(tmp_path, "null").model.strategy, LSGAN)

@@ -8,6 +8,7 @@ Critic steps (``strategy.n_critic``) are counted in batches, as in the WGAN and 
 updates the discriminators once, and every ``n_critic``-th batch (``(batch_idx + 1) % n_critic == 0``) then also
 updates the generators.  One generator iteration thus sees ``n_critic`` fresh batches for its critic steps instead
 of re-using one batch ``n_critic`` times; with LSGAN (``n_critic=1``) each batch is one D step and one G step.
+Within a batch the critic step comes first (WGAN's Algorithm 1); [44] steps G first, on the same fakes.
 
 Under manual optimisation Lightning counts the steps of both optimisers in ``trainer.global_step`` (Lightning issue
 #17958), so ``max_steps`` and ``fast_dev_run=N`` count D and G updates, not batches: bound runs with ``max_epochs``
@@ -22,7 +23,6 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from jsonargparse import lazy_instance
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
 from torch.nn.functional import l1_loss
@@ -56,8 +56,11 @@ class CycleGANModule(pl.LightningModule):
     """CycleGAN / CycleWGAN on unpaired batches ``{"S": rendered, "R": real}`` (§III-A, Eq. 1-3, Eq. 8).
 
     Args:
-        strategy: adversarial loss, critic steps, clipping and optimisers; ``LSGAN`` is CycleGAN, ``WGAN`` the
-            paper's CycleWGAN.
+        strategy: adversarial loss, critic steps, clipping and optimisers; ``None`` (default) is ``LSGAN()``, i.e.
+            CycleGAN; ``WGAN`` is the paper's CycleWGAN.  Not ``lazy_instance(LSGAN)``: when a recipe changes the
+            ``class_path`` of a default, jsonargparse keeps the default's init args that the new class also accepts
+            (jsonargparse #460, by design), so ``class_path: WGAN`` would silently inherit LSGAN's ``lr`` and
+            ``n_critic``.
         ngf, ndf: widths of the generators and of the PatchGAN discriminators (64 in [44]).
         n_blocks: residual blocks per generator (6 in the paper).
         lambda_cycle: λ of Eq. 1 (10 in §IV-C).
@@ -72,7 +75,7 @@ class CycleGANModule(pl.LightningModule):
 
     def __init__(
         self,
-        strategy: AdversarialStrategy = lazy_instance(LSGAN),  # noqa: B008 (jsonargparse idiom)
+        strategy: AdversarialStrategy | None = None,
         ngf: int = 64,
         ndf: int = 64,
         n_blocks: int = 6,
@@ -87,7 +90,7 @@ class CycleGANModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["strategy"])
         self.automatic_optimization = False
-        self.strategy = strategy
+        self.strategy = strategy or LSGAN()
         self.lr_factor = LinearDecay(decay_start_epoch, decay_epochs)
         self.G = ResnetGenerator(3, 3, ngf, n_blocks)  # S -> R
         self.F = ResnetGenerator(3, 3, ngf, n_blocks)  # R -> S

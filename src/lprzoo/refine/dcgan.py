@@ -12,7 +12,6 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from jsonargparse import lazy_instance
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
@@ -27,7 +26,8 @@ class DCGANModule(pl.LightningModule):
     """DCGAN (§IV-D): 100-d noise in ``[-1, 1]`` -> 64 × 64 × 3 plates, against a conv + FC discriminator.
 
     Args:
-        strategy: adversarial loss and optimisers (``GAN``: BCE with Adam 2e-4, betas (0.5, 0.999), as in [27]).
+        strategy: adversarial loss and optimisers; ``None`` (default) is ``GAN()``, BCE with Adam 2e-4, betas
+            (0.5, 0.999), as in [27] (``None`` rather than a ``lazy_instance``: see ``CycleGANModule``).
         z_dim: noise size (100 in the paper).
         ngf, ndf: widths of the generator and the discriminator.
         sample_every_n_epochs: save a grid of ``num_samples`` images from fixed noise every this many epochs (0: never).
@@ -35,7 +35,7 @@ class DCGANModule(pl.LightningModule):
 
     def __init__(
         self,
-        strategy: AdversarialStrategy = lazy_instance(GAN),  # noqa: B008 (jsonargparse idiom)
+        strategy: AdversarialStrategy | None = None,
         z_dim: int = 100,
         ngf: int = 64,
         ndf: int = 64,
@@ -45,7 +45,7 @@ class DCGANModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["strategy"])
         self.automatic_optimization = False
-        self.strategy = strategy
+        self.strategy = strategy or GAN()
         self.G = DCGANGenerator(z_dim, ngf)
         self.D = DCGANDiscriminator(ndf)
         self.register_buffer("fixed_z", self.noise(num_samples), persistent=False)  # the same noise in every grid
