@@ -115,7 +115,9 @@ def decode_cost() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=MODELS)
-    parser.add_argument("--levers", nargs="+", default=["eager", "channels_last", "bf16", "channels_last+bf16", "compile"])
+    parser.add_argument(
+        "--levers", nargs="+", default=["eager", "channels_last", "bf16", "channels_last+bf16", "compile"]
+    )
     parser.add_argument("--ckpt", help="a trained CRNNModule checkpoint, to measure each lever's effect on RA")
     parser.add_argument("--val", help="labelled plates for --ckpt")
     args = parser.parse_args()
@@ -132,8 +134,13 @@ def main() -> None:
         print(f"| {name} | {params:.2f} | {size_mb(net):.1f} | " + " | ".join(f"{r:.0f}" for r in rates) + " |")
 
     print("\n## Speed levers, batch 64, 2 threads (inference plates/s; training images/s)\n")
-    print("| model | " + " | ".join(f"infer {lv}" for lv in args.levers) + " | " + " | ".join(
-        f"train {lv}" for lv in args.levers if lv != "compile") + " |")
+    print(
+        "| model | "
+        + " | ".join(f"infer {lv}" for lv in args.levers)
+        + " | "
+        + " | ".join(f"train {lv}" for lv in args.levers if lv != "compile")
+        + " |"
+    )
     print("|---|" + "---|" * (2 * len(args.levers) - ("compile" in args.levers)))
     for name in args.models:
         infer = [inference_rate(lprzoo.create_model(name), 64, 2, lv) for lv in args.levers]

@@ -1,9 +1,9 @@
 """Renderer throughput on one core: plates/s at 160x48, with the default degradations, the paper's three, and none.
 
-    PYTHONPATH=src python benchmarks/render_throughput.py [--n 3000] [--specs blue green]
+    python benchmarks/render_throughput.py [--n 3000] [--specs blue green]
 
-Runs single-process with torch and OpenCV limited to one thread. "dataset" rows time ``RenderedPlates[i]``
-(per-item SeedSequence + uint8 tensor), which is what a DataLoader worker does.
+Runs single-process with torch and OpenCV limited to one thread. The "ScriptPlates[i]" rows time what a
+DataLoader worker does (per-item SeedSequence + render + uint8 tensor).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 import torch
 
-from lprzoo.render import PlateRenderer, RenderedPlates
+from lprzoo.data.script import ScriptPlates
+from lprzoo.render import PlateRenderer
 
 
 def _rate(fn, n: int) -> float:
@@ -42,8 +43,8 @@ def main() -> None:
             rng = np.random.default_rng(0)
             rate = _rate(lambda _, r=renderer, g=rng: r.sample(g), args.n)
             rows.append((spec, preset, "renderer.sample", rate))
-        ds = RenderedPlates(length=args.n + 200, spec=spec)
-        rows.append((spec, "default", "RenderedPlates[i]", _rate(ds.__getitem__, args.n)))
+        ds = ScriptPlates(args.n + 200, {spec: 1.0})
+        rows.append((spec, "default", "ScriptPlates[i]", _rate(ds.__getitem__, args.n)))
 
     print(f"{'spec':<14}{'degradations':<14}{'path':<20}{'plates/s':>10}{'us/plate':>10}")
     for spec, preset, path, rate in rows:

@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from lprzoo.charset import BLANK, Charset, CharsetMismatchError, UnknownCharacterError
 

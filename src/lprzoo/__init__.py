@@ -14,15 +14,15 @@ from typing import Any
 from torch import nn
 
 from lprzoo.charset import Charset
-from lprzoo.registry import DATAMODULES, MODELS
+from lprzoo.data.real import RealPlatesDataModule
+from lprzoo.data.script import ScriptDataModule
+from lprzoo.data.unpaired import UnpairedPlatesDataModule
 
 # Importing these registers their plugins.
 from lprzoo.recognize import crnn as _crnn  # noqa: F401
 from lprzoo.recognize.module import CRNNModule
-from lprzoo.data.real import RealPlatesDataModule
-from lprzoo.data.script import ScriptDataModule
-from lprzoo.data.unpaired import UnpairedPlatesDataModule
 from lprzoo.refine import CycleGANModule, DCGANModule
+from lprzoo.registry import DATAMODULES, MODELS
 
 __version__ = "0.1.0"
 

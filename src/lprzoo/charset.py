@@ -10,7 +10,7 @@ characters, so a 68-class checkpoint's indices stay valid inside an extended alp
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -85,7 +85,7 @@ class Charset:
         """Class indices of a *collapsed* label (no blanks) -> string."""
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)
 
-    def check_compatible(self, other: "Charset", what: str) -> None:
+    def check_compatible(self, other: Charset, what: str) -> None:
         """Raise :class:`CharsetMismatchError` unless ``other`` is the same alphabet."""
         if other != self:
             raise CharsetMismatchError(

@@ -31,7 +31,8 @@ class LprzooCLI(LightningCLI):
     """Adds lprzoo's default callbacks and loggers; every one of them is configurable from a recipe.
 
     - ``checkpoint``: best model by ``val/RA`` plus ``last.ckpt`` (in ``<default_root_dir>/checkpoints``, so that
-      ``--ckpt_path last`` resumes an interrupted run); ``interrupted.ckpt`` is saved on Ctrl-C or a crash (``--ckpt_path last`` picks the newer of the two).
+      ``--ckpt_path last`` resumes an interrupted run); ``interrupted.ckpt`` is saved on Ctrl-C or a crash
+      (``--ckpt_path last`` picks the newer of the two).
     - ``samples``: a picture of validation predictions per epoch; ``predict_writer``: CSV/JSONL predictions.
     - Loggers default to CSV + TensorBoard under ``<default_root_dir>``; set ``trainer.logger`` for W&B.
     """
@@ -69,8 +70,9 @@ class LprzooCLI(LightningCLI):
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
     """Entry point used by ``main`` and by tests (``run=False`` only parses and instantiates)."""
-    import lprzoo  # noqa: F401  (registers every model and data module)
     from lightning.pytorch import LightningDataModule, LightningModule
+
+    import lprzoo  # noqa: F401  (registers every model and data module)
 
     return LprzooCLI(
         LightningModule,

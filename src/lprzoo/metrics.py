@@ -11,7 +11,7 @@ comparison, except that a single insertion/deletion no longer shifts every later
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torchmetrics import Metric

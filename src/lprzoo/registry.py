@@ -8,7 +8,8 @@ matches shell patterns with :mod:`fnmatch`, as in ``timm.list_models("lightcrnn*
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ class Registry(Generic[T]):
         """Decorator: ``@MODELS.register("lightcrnn-1.2")``. The name defaults to the object's ``__name__``."""
 
         def decorator(obj: T) -> T:
-            key = name or getattr(obj, "__name__")
+            key = name or obj.__name__
             if key in self._entries:
                 raise ValueError(f"{self.kind} {key!r} is already registered (by {self._entries[key]!r})")
             self._entries[key] = obj

@@ -1,47 +1,28 @@
-"""RenderedPlates and render_to_folder: worker-count independence, resumable folders."""
+"""render_to_folder: the same plates as the on-the-fly dataset, atomic and resumable folders."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
+from PIL import Image
 
-from lprzoo.render import RenderedPlates, read_labels, render_to_folder
+from lprzoo.data.script import ScriptPlates
 from lprzoo.render import dataset as dataset_module
+from lprzoo.render import read_labels, render_to_folder
 from lprzoo.render.rules import is_valid_plate
 
 
-def _all(ds: RenderedPlates, workers: int) -> tuple[torch.Tensor, list[str], list[str]]:
-    images, texts, paths = [], [], []
-    for img, text, path in DataLoader(ds, batch_size=5, num_workers=workers, shuffle=False):
-        images.append(img)
-        texts += text
-        paths += path
-    return torch.cat(images), texts, paths
-
-
-def test_items_identical_across_worker_counts() -> None:
-    ds = RenderedPlates(length=20, seed=3)
-    img0, txt0, paths0 = _all(ds, 0)
-    img2, txt2, _ = _all(ds, 2)
-    assert img0.shape == (20, 3, 48, 160) and img0.dtype == torch.uint8
-    assert torch.equal(img0, img2) and txt0 == txt2
-    assert paths0[4] == "render:4" and all(is_valid_plate(t, "blue") for t in txt0)
-    assert torch.equal(ds[7][0], img0[7])  # random access gives the same item
-
-
-def test_seed_and_epoch_change_items() -> None:
-    a, b = RenderedPlates(4, seed=0), RenderedPlates(4, seed=1)
-    assert a[0][1] != b[0][1] or not torch.equal(a[0][0], b[0][0])
-    first = a[2]
-    a.set_epoch(1)
-    assert not torch.equal(a[2][0], first[0])
-    a.set_epoch(0)
-    assert torch.equal(a[2][0], first[0])
-    with pytest.raises(IndexError):
-        a[4]
+def test_folder_images_equal_the_on_the_fly_dataset(tmp_path: Path) -> None:
+    render_to_folder("blue", 6, tmp_path, seed=2, workers=1, image_format="png", progress=False)
+    plates = ScriptPlates(6, {"blue": 1.0}, seed=2)
+    for i, path in enumerate(sorted(tmp_path.glob("*.png"))):
+        image, text, _ = plates[i]
+        assert path.name == f"{i:07d}_{text}.png"
+        assert torch.equal(torch.from_numpy(np.asarray(Image.open(path))).permute(2, 0, 1), image)
+        assert is_valid_plate(text, "blue")
 
 
 def _folder(path: Path) -> dict[str, bytes]:

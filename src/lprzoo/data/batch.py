@@ -7,8 +7,8 @@ charset so that CTC targets are built once, in the loader workers, not in the tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -40,7 +40,7 @@ class PlateBatch:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def to(self, device: torch.device | str) -> "PlateBatch":
+    def to(self, device: torch.device | str) -> PlateBatch:
         return PlateBatch(
             self.images.to(device, non_blocking=True),
             self.texts,

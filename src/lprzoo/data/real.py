@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
 
 import torch
 from jsonargparse import lazy_instance
 from rich.progress import Progress
 from torch.utils.data import Dataset
 
-from lprzoo.charset import Charset
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
@@ -43,7 +42,7 @@ class PlateImages(Dataset):
             self._decode_all(name)
 
     @classmethod
-    def from_tensors(cls, images: torch.Tensor, labels: Sequence[str], paths: Sequence[str]) -> "PlateImages":
+    def from_tensors(cls, images: torch.Tensor, labels: Sequence[str], paths: Sequence[str]) -> PlateImages:
         """Already-decoded ``uint8 (N, 3, H, W)`` images, e.g. a fixed set of rendered plates."""
         dataset = cls([Sample(p, t) for p, t in zip(paths, labels)], cache=False)
         dataset.images = images
@@ -174,7 +173,9 @@ class RealPlatesDataModule(PlateDataModule):
             self.datasets[split] = self._dataset(split, self._read(split))
 
     def train_dataloader(self):
-        return self.loader(self.datasets["train"], shuffle=True, drop_last=len(self.datasets["train"]) > self.batch_size)
+        return self.loader(
+            self.datasets["train"], shuffle=True, drop_last=len(self.datasets["train"]) > self.batch_size
+        )
 
     def val_dataloader(self):
         return self.loader(self.datasets["val"]) if "val" in self.datasets else []
@@ -184,4 +185,3 @@ class RealPlatesDataModule(PlateDataModule):
 
     def predict_dataloader(self):
         return self.loader(self.datasets["predict"])
-

@@ -11,9 +11,10 @@ import csv
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from lprzoo.charset import Charset
 
@@ -90,7 +91,9 @@ def read_labels_file(path: Path) -> list[tuple[str, str]]:
     if rows and rows[0][0].strip().lower() in _HEADER_NAMES:
         header = [c.strip().lower() for c in rows[0]]
         rows = rows[1:]
-        file_col = next((header.index(c) for c in ("image_path", "filename", "file", "path", "image") if c in header), 0)
+        file_col = next(
+            (header.index(c) for c in ("image_path", "filename", "file", "path", "image") if c in header), 0
+        )
         label_col = next((header.index(c) for c in ("plate_text", "label", "text", "plate") if c in header), 1)
     else:
         file_col, label_col = 0, 1

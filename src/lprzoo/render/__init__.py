@@ -9,7 +9,7 @@ Example::
 
 from __future__ import annotations
 
-from lprzoo.render.dataset import RenderedPlates, compare_with_real, item_rng, render_to_folder, save_preview
+from lprzoo.render.dataset import compare_with_real, item_rng, render_to_folder, save_preview
 from lprzoo.render.degrade import (
     Affine,
     ColorJitter,
@@ -57,7 +57,6 @@ __all__ = [
     "Perspective",
     "PlateRenderer",
     "PlateSpec",
-    "RenderedPlates",
     "Row",
     "ScaleJitter",
     "Shadow",

@@ -1,9 +1,9 @@
-"""Rendered plates as a torch dataset and as image folders (paper §IV-C: a 200,000-plate SynthDataset).
+"""Rendered plates as image folders (paper §IV-C: a 200,000-plate SynthDataset).
 
-Item ``i`` is drawn from ``numpy.random.SeedSequence([seed, epoch, i])``: it depends on nothing else, so results
-are identical for any number of DataLoader workers or render processes, and an interrupted
-:func:`render_to_folder` resumes without duplicates or gaps (folder image ``i`` equals ``RenderedPlates(seed=seed,
-epoch=0)[i]`` before file encoding).
+Image ``i`` is drawn from ``numpy.random.SeedSequence([seed, 0, i])`` (:func:`item_rng`): it depends on nothing
+else, so results are identical for any number of render processes, an interrupted :func:`render_to_folder` resumes
+without duplicates or gaps, and folder image ``i`` equals ``lprzoo.data.script.ScriptPlates(n, {spec: 1},
+seed=seed)[i]`` (the on-the-fly dataset) before file encoding.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
-from torch.utils.data import Dataset
 
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, get_font
@@ -38,66 +36,6 @@ _TMP_PREFIX = ".tmp-"
 def item_rng(seed: int, index: int, epoch: int = 0) -> np.random.Generator:
     """The generator of item ``index``: a function of ``(seed, epoch, index)`` only."""
     return np.random.default_rng(np.random.SeedSequence([seed, epoch, index]))
-
-
-class RenderedPlates(Dataset):
-    """``length`` rendered plates, re-drawn each epoch: items ``(uint8 tensor (3, H, W), text, "render:<i>")``.
-
-    Args:
-        length: number of items.
-        seed: base seed.
-        epoch: mixed into every item's seed; call :meth:`set_epoch` between epochs for fresh plates (with
-            ``persistent_workers=True`` the workers keep the epoch they were started with).
-        spec, degradations, height, width, province_weights, oversample: passed to
-            :class:`~lprzoo.render.renderer.PlateRenderer`.
-    """
-
-    def __init__(
-        self,
-        length: int,
-        seed: int = 0,
-        epoch: int = 0,
-        spec: str | PlateSpec = "blue",
-        degradations: Degradations | str | None = "default",
-        height: int = 48,
-        width: int = 160,
-        province_weights: Mapping[str, float] | None = None,
-        oversample: float = 2.0,
-    ) -> None:
-        if length < 0:
-            raise ValueError(f"length must be >= 0, got {length}")
-        self.length, self.seed, self.epoch = length, seed, epoch
-        self.renderer_kwargs: dict[str, Any] = {
-            "spec": spec,
-            "degradations": degradations,
-            "height": height,
-            "width": width,
-            "province_weights": province_weights,
-            "oversample": oversample,
-        }
-        self._renderer: PlateRenderer | None = None
-
-    @property
-    def renderer(self) -> PlateRenderer:
-        """Built on first use in each process (its glyph caches are not pickled to workers)."""
-        if self._renderer is None:
-            self._renderer = PlateRenderer(**self.renderer_kwargs)
-        return self._renderer
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_renderer": None}
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str]:
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for {self.length} rendered plates")
-        image, text = self.renderer.sample(item_rng(self.seed, index, self.epoch))
-        return torch.from_numpy(image).permute(2, 0, 1).contiguous(), text, f"render:{index}"
 
 
 # --- folders -----------------------------------------------------------------------------------------------------
