@@ -155,3 +155,14 @@ def test_ddp_two_cpu_processes_reduce_metrics(tmp_path, plate_folder):
     for key in ("val/plates", "val/RA", "val/CRA", "val/CRA-C", "val/top3"):
         assert float(single[key]) == pytest.approx(float(multi[key])), key
     assert float(single["val/loss"]) == pytest.approx(float(multi["val/loss"]), rel=1e-4)
+
+
+def test_render_command_writes_labelled_folder_and_preview(tmp_path):
+    out, preview = tmp_path / "blue", tmp_path / "preview.png"
+    args = ["render", "--spec", "blue", "--n", "24", "--out", str(out), "--workers", "1", "--preview", str(preview)]
+    assert main(args) == 0
+    rows = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "filename\tlabel" and len(rows) == 25
+    assert preview.stat().st_size > 1000
+    assert main(args) == 0  # a finished render is a no-op resume
+    assert len(list(out.glob("*.jpg"))) == 24

@@ -81,7 +81,13 @@ class RunSummary(pl.Callback):
         metrics = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         ckpt = trainer.checkpoint_callback
         best = getattr(ckpt, "best_model_path", "") or getattr(ckpt, "last_model_path", "")
-        log.info("fit done after %d steps; best checkpoint: %s; %s", trainer.global_step, best, metrics)
+        log.info("fit done after %d steps; best checkpoint: %s", trainer.global_step, best)
+        if metrics:
+            summary = "  ".join(f"{k.removeprefix('val/')} {v:.4f}" for k, v in sorted(metrics.items()))
+            log.info("validation: %s", summary)
+        for cb in trainer.callbacks:
+            if isinstance(cb, SamplePredictions) and cb.last_path is not None:
+                log.info("sample predictions -> %s", cb.last_path)
 
 
 class SamplePredictions(pl.Callback):
@@ -110,7 +116,8 @@ class SamplePredictions(pl.Callback):
         from lprzoo.viz import prediction_grid
 
         n = min(self.num_images, len(loader.dataset))
-        batch = loader.collate_fn([loader.dataset[i] for i in range(n)])
+        spread = torch.linspace(0, len(loader.dataset) - 1, n).long().tolist()  # not just the first (sorted) files
+        batch = loader.collate_fn([loader.dataset[i] for i in spread])
         with torch.no_grad():
             preds = greedy_decode(pl_module(batch.images.to(pl_module.device)), pl_module.charset)
         picture = prediction_grid(batch.images, [p.text for p in preds], batch.texts, [p.confidence for p in preds])
