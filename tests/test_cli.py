@@ -103,7 +103,7 @@ def test_killed_fit_resumes_from_last_checkpoint(tmp_path):
     data = tmp_path / "plates"
     write_plates(data, 40)  # 10 steps per epoch at batch 4
     root = tmp_path / "run"
-    args = tiny_args(root, data, "--trainer.max_steps", "30", "--checkpoint.every_n_train_steps", "3")
+    args = tiny_args(root, data, "--trainer.max_steps", "30", "--last_checkpoint.every_n_train_steps", "3")
     proc = subprocess.Popen([*LPRZOO, "fit", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     last = root / "checkpoints" / "last.ckpt"
     deadline = time.time() + 240

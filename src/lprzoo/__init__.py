@@ -14,6 +14,8 @@ from typing import Any
 from torch import nn
 
 from lprzoo.charset import Charset
+from lprzoo.data.gan import GANGeneratedDataModule
+from lprzoo.data.mixed import MixedDataModule
 from lprzoo.data.real import RealPlatesDataModule
 from lprzoo.data.script import ScriptDataModule
 from lprzoo.data.unpaired import UnpairedPlatesDataModule
@@ -42,6 +44,8 @@ __all__ = [
     "CRNNModule",
     "CycleGANModule",
     "DCGANModule",
+    "GANGeneratedDataModule",
+    "MixedDataModule",
     "RealPlatesDataModule",
     "ScriptDataModule",
     "UnpairedPlatesDataModule",

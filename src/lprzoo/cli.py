@@ -1,4 +1,5 @@
-"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus ``render``.
+"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus ``render`` and
+``translate``.
 
 Recipes are YAML files of ``class_path`` / ``init_args`` that override defaults only:
 ``lprzoo fit --config recipes/real_baseline.yaml [--trainer.max_epochs 5 ...]``.
@@ -17,6 +18,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lprzoo.callbacks import PredictionWriter, RunSummary, SamplePredictions
 from lprzoo.charset import CharsetMismatchError, UnknownCharacterError
 from lprzoo.data.sources import InvalidSampleError
+from lprzoo.refine.translate import translate
 
 log = logging.getLogger("lprzoo")
 
@@ -30,21 +32,29 @@ def _checkpoint_dir(root: str) -> str:
 class LprzooCLI(LightningCLI):
     """Adds lprzoo's default callbacks and loggers; every one of them is configurable from a recipe.
 
-    - ``checkpoint``: best model by ``val/RA`` plus ``last.ckpt`` (in ``<default_root_dir>/checkpoints``, so that
-      ``--ckpt_path last`` resumes an interrupted run); ``interrupted.ckpt`` is saved on Ctrl-C or a crash
+    - ``checkpoint``: the best model by ``val/RA``; ``last_checkpoint``: ``last.ckpt`` after every epoch (or every
+      ``--last_checkpoint.every_n_train_steps``), both in ``<default_root_dir>/checkpoints`` so that
+      ``--ckpt_path last`` resumes an interrupted run; ``interrupted.ckpt`` is saved on Ctrl-C or a crash
       (``--ckpt_path last`` picks the newer of the two).
     - ``samples``: a picture of validation predictions per epoch; ``predict_writer``: CSV/JSONL predictions.
     - Loggers default to CSV + TensorBoard under ``<default_root_dir>``; set ``trainer.logger`` for W&B.
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # Two checkpoint callbacks: Lightning's `save_last` only refreshes last.ckpt when a top-k checkpoint is
+        # saved, which would lose every epoch after the best one on an interruption.
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/RA",
                 "checkpoint.mode": "max",
-                "checkpoint.save_last": True,
                 "checkpoint.filename": "best-{epoch:03d}-{step}",
+                "last_checkpoint.monitor": None,
+                "last_checkpoint.save_top_k": 1,
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.enable_version_counter": False,
+                "last_checkpoint.save_on_train_epoch_end": True,
                 "trainer.default_root_dir": DEFAULT_ROOT,
                 # so `lprzoo predict --ckpt_path X --data.predict DIR` needs no recipe: the checkpoint's
                 # hyper-parameters configure the model (LightningCLI reads them from `ckpt_path`).
@@ -53,6 +63,7 @@ class LprzooCLI(LightningCLI):
             }
         )
         parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=_checkpoint_dir)
+        parser.link_arguments("trainer.default_root_dir", "last_checkpoint.dirpath", compute_fn=_checkpoint_dir)
         parser.add_lightning_class_args(SamplePredictions, "samples")
         parser.add_lightning_class_args(PredictionWriter, "predict_writer")
 
@@ -115,7 +126,7 @@ def render(
         log.info("preview -> %s", preview)
 
 
-COMMANDS = {"render": render}
+COMMANDS = {"render": render, "translate": translate}
 
 # Errors a user can fix: print the message, not a traceback.
 USER_ERRORS = (InvalidSampleError, CharsetMismatchError, UnknownCharacterError, FileNotFoundError, NotADirectoryError)

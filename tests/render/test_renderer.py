@@ -41,8 +41,10 @@ def test_clean_plate_layout_blue() -> None:
     r = PlateRenderer("blue", degradations="none", height=140, width=440)  # 1 px per mm at output scale
     plate = r.compose("京A12345")
     blue, white = np.array([30, 100, 222]), np.array([240, 242, 245])
+
     def inside(box):
         return plate[box[1] : box[3], box[0] : box[2]]
+
     for box in r._cells:
         cell = inside(box)
         frac_white = (np.abs(cell - white).sum(-1) < 60).mean()

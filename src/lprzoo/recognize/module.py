@@ -41,8 +41,8 @@ class CRNNModule(pl.LightningModule):
         lr_scheduler: any LR scheduler, stepped every ``scheduler_interval``.
         beam_width: prefix beam width for top-N accuracies and predictions.
         top_n: the N of the reported top-N accuracies.
-        init_from: a checkpoint (``.ckpt`` or ``.safetensors``) whose weights initialise the network, e.g. the
-            GAN-pretrained model before fine-tuning on real crops (§IV-D, curriculum).
+        init_from: a checkpoint (``.ckpt`` or ``.safetensors``) whose weights initialise the network when ``fit``
+            starts, e.g. the GAN-pretrained model before fine-tuning on real crops (§IV-D, curriculum).
         channels_last: use the channels-last memory format (a CPU/GPU speed lever; see ``docs/benchmarks.md``).
         compile: wrap the network's forward in ``torch.compile``.
     """
@@ -72,8 +72,7 @@ class CRNNModule(pl.LightningModule):
         self.lr_scheduler = lr_scheduler
         self.val_metrics = PlateMetrics(top_n)
         self.test_metrics = PlateMetrics(top_n)
-        if init_from:
-            self.load_weights(init_from)
+        self._initialised = False
 
     # ---- weights --------------------------------------------------------------------------------------------
     def load_weights(self, path: str | Path) -> None:
@@ -107,6 +106,10 @@ class CRNNModule(pl.LightningModule):
             )
 
     def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.init_from and not self._initialised:
+            # setup runs before Lightning restores `--ckpt_path`, so a resumed run still gets its own weights
+            self.load_weights(self.hparams.init_from)
+            self._initialised = True
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         data_charset = getattr(datamodule, "charset", None)
         if data_charset is not None:

@@ -1,0 +1,396 @@
+"""``lprzoo translate``: rendered plates -> CycleGAN generator ``G: S -> R`` -> a labelled folder of GAN plates.
+
+Paper §IV-C, "GAN training and testing": the CycleGAN is saved after every epoch and "the last 20 models" generate
+100,000 plates, which keep "the license number [...] from SynthDataset" and take "the realistic style" from the
+real plates.  Here rendered plate ``i`` (:class:`~lprzoo.data.script.ScriptPlates`, i.e. ``lprzoo render``'s image
+``i``) goes through snapshot ``i % K`` of the ``K`` generators and is written as ``NNNNNNN_<label>.png`` with the
+label of its render; ``labels.tsv`` lists them all.
+
+The loop is a Lightning predict loop, so ``--devices``/``--num_nodes``/``--strategy ddp`` shard it (each rank writes
+its share; the output folder must be shared by all nodes):
+
+- :class:`PendingPlates` renders the indices that are not on disk yet (in the DataLoader workers);
+- :class:`SnapshotTranslator` (a :class:`~lightning.pytorch.LightningModule`) applies ``G_{i % K}``;
+- :class:`TranslationWriter` (a :class:`~lightning.pytorch.callbacks.BasePredictionWriter`) writes each image
+  atomically (a hidden temporary file, then ``os.replace``).
+
+Image ``i`` depends only on ``(seed, i)`` and the checkpoints, so an interrupted run resumes with the same command:
+finished indices are skipped, a half-written file is never taken for a finished one, and ``labels.tsv`` is rebuilt
+from the files at the end.  A ``translate.json`` manifest (spec, degradations, seed, format, the checkpoints'
+sha256) makes a resume with other settings an error instead of a silently mixed folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar
+from PIL import Image
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from lprzoo.data.script import ScriptPlates
+from lprzoo.data.sources import InvalidSampleError
+from lprzoo.refine.cyclegan import CycleGANModule
+from lprzoo.refine.samples import to_uint8
+from lprzoo.render import get_spec, resolve_degradations, save_preview
+
+log = logging.getLogger(__name__)
+
+TRAIN_HINT = "train one with `lprzoo fit --config recipes/cyclewgan.yaml`"
+MANIFEST = "translate.json"
+_IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
+_TMP_PREFIX = ".tmp-"
+_EPOCH_IN_NAME = re.compile(r"epoch=?(\d+)(?:.*?step=?(\d+))?")
+
+ImageFormat = Literal["png", "jpg"]
+
+
+# ---- checkpoints --------------------------------------------------------------------------------------------
+def _missing(path: Path | str) -> FileNotFoundError:
+    return FileNotFoundError(f"no generator checkpoint at {path}; {TRAIN_HINT}")
+
+
+def _epoch_and_step(path: Path) -> tuple[int, int]:
+    """``(epoch, global_step)`` of a Lightning checkpoint, read lazily (``mmap``) or, failing that, from its name."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return int(ckpt["epoch"]), int(ckpt.get("global_step", 0))
+    except Exception:  # any unreadable file falls back to its name, then to a clear error
+        if m := _EPOCH_IN_NAME.search(path.name):
+            return int(m[1]), int(m[2] or 0)
+        raise InvalidSampleError(path, "not a Lightning checkpoint (no `epoch` inside or in its name)") from None
+
+
+def resolve_generators(generator: str | Sequence[str], snapshots: int = 1) -> list[Path]:
+    """The checkpoints of a snapshot ensemble (paper §IV-C: "we use the last 20 models"), in snapshot order.
+
+    Args:
+        generator: a ``CycleGANModule`` checkpoint; a list of them (all are used, in order); or a folder of epoch
+            checkpoints (a run's ``checkpoints/`` or the run root holding it), of which the last ``snapshots`` by
+            ``(epoch, global_step)`` are used.  ``last.ckpt`` duplicates an epoch and counts once.
+        snapshots: ``K`` for a folder; must be 1 for a single file and 1 or ``len(generator)`` for a list.
+
+    Raises:
+        FileNotFoundError: a path that does not exist, or a folder without checkpoints (with the command to run).
+        InvalidSampleError: fewer checkpoints than ``snapshots``, or an unreadable checkpoint.
+    """
+    if snapshots < 1:
+        raise ValueError(f"snapshots must be >= 1, got {snapshots}")
+    if not isinstance(generator, (str, Path)):
+        paths = [Path(p).expanduser() for p in generator]
+        if not paths:
+            raise _missing("[] (an empty list)")
+        if snapshots not in (1, len(paths)):
+            raise ValueError(f"snapshots={snapshots} but {len(paths)} checkpoints were listed; list them all instead")
+        for p in paths:
+            if not p.is_file():
+                raise _missing(p)
+        return paths
+    path = Path(generator).expanduser()
+    if path.is_file():
+        if snapshots != 1:
+            raise ValueError(f"snapshots={snapshots} needs a folder of epoch checkpoints, but {path} is one file")
+        return [path]
+    if not path.is_dir():
+        raise _missing(path)
+    folder = path if any(path.glob("*.ckpt")) or not (path / "checkpoints").is_dir() else path / "checkpoints"
+    found: dict[tuple[int, int], Path] = {}
+    for ckpt in sorted(folder.glob("*.ckpt"), key=lambda p: (p.name.startswith(("last", "interrupted")), p.name)):
+        found.setdefault(_epoch_and_step(ckpt), ckpt)  # epoch files first, so a duplicate `last.ckpt` is dropped
+    if not found:
+        raise _missing(f"{folder} (the folder holds no *.ckpt)")
+    if len(found) < snapshots:
+        raise InvalidSampleError(
+            folder, f"holds {len(found)} epoch checkpoints but snapshots={snapshots}; lower `snapshots` or train longer"
+        )
+    chosen = [found[key] for key in sorted(found)[-snapshots:]]
+    log.info("snapshot ensemble of %d: %s", len(chosen), ", ".join(p.name for p in chosen))
+    return chosen
+
+
+def load_generator(path: str | Path) -> nn.Module:
+    """``G: S -> R`` of a ``CycleGANModule`` checkpoint, on the CPU, in eval mode; loaded ``weights_only``."""
+    path = Path(path)
+    if not path.is_file():
+        raise _missing(path)
+    try:  # weights_only: tensors and plain data only, never arbitrary pickled objects
+        module = CycleGANModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, pickle.UnpicklingError) as e:
+        raise InvalidSampleError(path, f"not a CycleGANModule checkpoint ({type(e).__name__}: {e})") from None
+    return module.G.eval()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---- the predict loop ---------------------------------------------------------------------------------------
+class SnapshotTranslator(pl.LightningModule):
+    """Applies snapshot ``G_{i % K}`` to the rendered plate of index ``i`` (paper §IV-C's ensemble of epochs).
+
+    Args:
+        generators: the ``K`` generators ``G: S -> R``, in snapshot order.
+    """
+
+    def __init__(self, generators: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not generators:
+            raise ValueError("SnapshotTranslator needs at least one generator")
+        self.generators = nn.ModuleList(generators)
+
+    def forward(self, images: Tensor, indices: Tensor) -> Tensor:
+        """``uint8 (B, 3, H, W)`` renders and their indices ``(B,)`` -> ``uint8 (B, 3, H, W)`` GAN plates."""
+        x = images.float().div(127.5).sub(1.0)  # (B, 3, H, W) in [-1, 1], as in training (GANTransform)
+        fake = torch.empty_like(x)
+        snapshot = indices.to(x.device) % len(self.generators)  # (B,)
+        for k, G in enumerate(self.generators):
+            mask = snapshot == k
+            if mask.any():
+                fake[mask] = G(x[mask])  # (b_k, 3, H, W) in [-1, 1]
+        return to_uint8(fake)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        images = self(batch["images"], batch["index"])
+        return {"index": batch["index"].cpu(), "images": images.cpu(), "texts": batch["texts"]}
+
+
+class PendingPlates(Dataset):
+    """The indices still to translate: item ``k`` -> ``{"index": i, "image": uint8 (3, 48, 160), "text": label}``
+    with ``i = indices[k]``, rendered exactly as ``plates[i]`` (so the label is the render's).
+    """
+
+    def __init__(self, plates: ScriptPlates, indices: Sequence[int]) -> None:
+        self.plates, self.indices = plates, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        i = self.indices[k]
+        image, text, _ = self.plates[i]
+        return {"index": i, "image": image, "text": text}
+
+
+def collate_pending(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``{"index": (B,) long, "images": uint8 (B, 3, H, W), "texts": [str]}``."""
+    return {
+        "index": torch.tensor([it["index"] for it in items], dtype=torch.long),
+        "images": torch.stack([it["image"] for it in items]),
+        "texts": [it["text"] for it in items],
+    }
+
+
+def write_image(path: Path, image: Tensor, quality: int = 95) -> None:
+    """Encode ``uint8 (3, H, W)`` by the file's extension and write it atomically (temporary file + ``os.replace``).
+
+    The temporary name carries the process id, so ranks never share one.
+    """
+    buffer = io.BytesIO()
+    picture = Image.fromarray(image.permute(1, 2, 0).contiguous().numpy())  # (H, W, 3)
+    if path.suffix == ".jpg":
+        picture.save(buffer, format="JPEG", quality=quality)
+    else:
+        picture.save(buffer, format="PNG")
+    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}-{path.name}")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+class TranslationWriter(BasePredictionWriter):
+    """Writes each predicted batch as ``<out>/NNNNNNN_<label>.<ext>`` as soon as it is ready (``write_interval=batch``).
+
+    Args:
+        out: the output folder.
+        image_format: ``png`` (lossless, the default) or ``jpg``.
+    """
+
+    def __init__(self, out: str | Path, image_format: ImageFormat = "png") -> None:
+        super().__init__(write_interval="batch")
+        self.out, self.image_format = Path(out), image_format
+        self.written = 0
+
+    def write_on_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        prediction: dict[str, Any],
+        batch_indices: Sequence[int] | None,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        for i, image, text in zip(prediction["index"].tolist(), prediction["images"], prediction["texts"]):
+            write_image(self.out / f"{i:07d}_{text}.{self.image_format}", image)
+        self.written += len(prediction["texts"])
+
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        log.info("rank %d wrote %d images to %s", trainer.global_rank, self.written, self.out)
+        trainer.strategy.barrier("translate-written")  # every rank's images are on disk before labels.tsv
+
+
+# ---- the folder ---------------------------------------------------------------------------------------------
+def existing_images(out: Path, n: int) -> dict[int, str]:
+    """Index -> file name of the finished images; removes temporary files left behind by an interrupted run."""
+    done: dict[int, str] = {}
+    for p in out.iterdir():
+        if p.name.startswith(_TMP_PREFIX):
+            p.unlink(missing_ok=True)  # another DDP rank may be scanning too
+        elif m := _IMAGE_NAME.match(p.name):
+            i = int(m[1])
+            if i in done:
+                raise InvalidSampleError(p, f"index {i} appears twice ({done[i]}, {p.name})")
+            if i >= n:
+                raise InvalidSampleError(p, f"index {i} >= n={n}; use a new folder or a larger n")
+            done[i] = p.name
+    return done
+
+
+def _manifest(spec: str, degradations: str, seed: int, image_format: str, checkpoints: list[Path]) -> dict[str, Any]:
+    """What decides the images; ``generator_files`` is informative only (a moved checkpoint is the same model)."""
+    manifest = {
+        "spec": dataclasses.asdict(get_spec(spec)),
+        "degradations": dataclasses.asdict(resolve_degradations(degradations)),
+        "seed": seed,
+        "format": image_format,
+        "generators_sha256": [_sha256(p) for p in checkpoints],
+        "generator_files": [str(p) for p in checkpoints],
+    }
+    return json.loads(json.dumps(manifest, ensure_ascii=False))  # tuples -> lists, as when read back
+
+
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    path = out / MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        keys = (old.keys() | manifest.keys()) - {"generator_files"}
+        diff = sorted(k for k in keys if old.get(k) != manifest.get(k))
+        if diff:
+            raise InvalidSampleError(
+                path, f"{out} was translated with other settings ({', '.join(diff)} differ); use a new `out` folder"
+            )
+        return
+    tmp = out / f"{_TMP_PREFIX}{os.getpid()}-{MANIFEST}"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _finish(out: Path, n: int, preview: str | None) -> Path:
+    """Check that all ``n`` images are there and (re)write ``labels.tsv`` from the files."""
+    done = existing_images(out, n)
+    if sorted(done) != list(range(n)):
+        missing = sorted(set(range(n)) - set(done))
+        raise RuntimeError(f"{out}: {len(missing)} of {n} images missing after translation (first: {missing[:5]})")
+    rows = ["filename\tlabel"] + [f"{name}\t{_IMAGE_NAME.match(name)[2]}" for _, name in sorted(done.items())]
+    labels, tmp = out / "labels.tsv", out / f"{_TMP_PREFIX}{os.getpid()}-labels.tsv"
+    tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    os.replace(tmp, labels)
+    if preview:
+        save_preview([out / done[i] for i in range(min(32, n))], preview)
+        log.info("preview -> %s", preview)
+    return labels
+
+
+def translate(
+    generator: str | list[str] = "runs/cyclewgan/checkpoints",
+    out: str = "runs/translate/cyclewgan",
+    n: int = 10000,
+    spec: str = "blue",
+    seed: int = 0,
+    snapshots: int = 1,
+    batch_size: int = 64,
+    devices: int | str = 1,
+    accelerator: str = "cpu",
+    strategy: str = "auto",
+    num_workers: int = 1,
+    preview: str | None = None,
+    num_nodes: int = 1,
+    degradations: str = "default",
+    image_format: ImageFormat = "png",
+    progress: bool = True,
+) -> Path:
+    """Translate rendered plates into real-looking ones with CycleGAN generator(s) (paper §IV-C).
+
+    Writes ``<out>/NNNNNNN_<label>.png`` (image ``i`` = ``G_{i % K}(render i)``, labelled like render ``i``), then
+    ``labels.tsv`` and ``translate.json``.  Resumable: rerun the same command after an interruption and only the
+    missing indices are translated; a rerun with other settings is refused, and a larger ``n`` extends the folder.
+
+    Args:
+        generator: a ``CycleGANModule`` checkpoint, a list of them, or a folder of epoch checkpoints; by default
+            those of ``recipes/cyclewgan.yaml``.
+        out: output folder (created; shared by all ranks and nodes); by default the one ``recipes/gan_only.yaml``
+            reads.
+        n: number of images (the paper: 100,000 per colour).
+        spec: plate spec of the renders (one GAN per colour in the paper).
+        seed: render ``i`` depends only on ``(seed, i)``: the same as ``lprzoo render --seed``.
+        snapshots: with a folder, use its last ``K`` epoch checkpoints (the paper: 20); image ``i`` uses ``i % K``.
+        batch_size: plates per generator forward.
+        devices, accelerator, strategy, num_nodes: Lightning ``Trainer`` settings (``strategy: ddp`` shards the
+            indices over ranks).
+        num_workers: DataLoader processes that render the plates.
+        preview: a PNG path for a grid of the first 32 images with their labels.
+        degradations: renderer degradation preset (``default``, ``paper`` or ``none``).
+        image_format: ``png`` (lossless) or ``jpg``.
+        progress: show Lightning's rich progress bar.
+
+    Returns:
+        The ``labels.tsv`` path.
+    """
+    if image_format not in ("png", "jpg"):
+        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    checkpoints = resolve_generators(generator, snapshots)
+    generators = [load_generator(p) for p in checkpoints]  # a bad checkpoint fails before the folder is touched
+    folder = Path(out).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    _check_manifest(folder, _manifest(spec, degradations, seed, image_format, checkpoints))
+    todo = sorted(set(range(n)) - set(existing_images(folder, n)))
+    log.info("translate: %d of %d images to generate in %s (%d snapshots)", len(todo), n, folder, len(checkpoints))
+    if todo:
+        (folder / "labels.tsv").unlink(missing_ok=True)  # until every image is there, the folder reads as unfinished
+        translator = SnapshotTranslator(generators)
+        plates = ScriptPlates(n, {spec: 1.0}, degradations, seed=seed)
+        loader = DataLoader(
+            PendingPlates(plates, todo),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            collate_fn=collate_pending,
+        )
+        callbacks: list[pl.Callback] = [TranslationWriter(folder, image_format)]
+        if progress:
+            callbacks.append(RichProgressBar())
+        trainer = pl.Trainer(
+            accelerator=accelerator,
+            devices=devices,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress,
+            callbacks=callbacks,
+            default_root_dir=str(folder),
+        )
+        trainer.predict(translator, loader, return_predictions=False)  # images go to disk, not to memory
+        if not trainer.is_global_zero:
+            return folder / "labels.tsv"  # rank 0 writes it after the writer's barrier
+    labels = _finish(folder, n, preview)
+    log.info("wrote %d GAN plates and %s", n, labels)
+    return labels
