@@ -79,7 +79,10 @@ class CRNNModule(pl.LightningModule):
         """Initialise the network from a Lightning checkpoint or a safetensors file of the same charset."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"init_from: no checkpoint at {path}")
+            raise FileNotFoundError(
+                f"init_from: no checkpoint at {path}; train it first (the recipe's header names the command, "
+                "e.g. `lprzoo fit --config recipes/gan_only.yaml` writes runs/gan_only/checkpoints/last.ckpt)"
+            )
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
