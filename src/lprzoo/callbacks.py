@@ -71,17 +71,20 @@ class RunSummary(pl.Callback):
 
     @rank_zero_only
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        ckpt = trainer.checkpoint_callback
-        log.info("checkpoints -> %s", getattr(ckpt, "dirpath", None))
+        log.info("checkpoints -> %s", getattr(trainer.checkpoint_callback, "dirpath", None))
         for logger in trainer.loggers:
             log.info("%s -> %s", type(logger).__name__, logger.log_dir or logger.save_dir)
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        ckpt = trainer.checkpoint_callback
-        best = getattr(ckpt, "best_model_path", "") or getattr(ckpt, "last_model_path", "")
-        log.info("fit done after %d steps; best checkpoint: %s", trainer.global_step, best)
+        log.info("fit done after %d steps", trainer.global_step)
+        for ckpt in trainer.checkpoint_callbacks:
+            path = getattr(ckpt, "best_model_path", "")
+            if path:
+                score = getattr(ckpt, "best_model_score", None)
+                what = f"best by {ckpt.monitor} = {float(score):.4f}" if ckpt.monitor and score is not None else "last"
+                log.info("checkpoint (%s): %s", what, path)
         if metrics:
             summary = "  ".join(f"{k.removeprefix('val/')} {v:.4f}" for k, v in sorted(metrics.items()))
             log.info("validation: %s", summary)
@@ -129,5 +132,5 @@ class SamplePredictions(pl.Callback):
             if hasattr(logger, "log_image"):  # W&B
                 logger.log_image("val/samples", [picture], step=trainer.global_step)
             elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
-                arr = torch.from_numpy(np.asarray(picture)).permute(2, 0, 1)
+                arr = torch.from_numpy(np.array(picture)).permute(2, 0, 1)
                 logger.experiment.add_image("val/samples", arr, trainer.global_step)

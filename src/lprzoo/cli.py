@@ -133,15 +133,15 @@ USER_ERRORS = (InvalidSampleError, CharsetMismatchError, UnknownCharacterError, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if argv and argv[0] in COMMANDS:
+        if args and args[0] in COMMANDS:
             from jsonargparse import auto_cli
 
-            auto_cli(COMMANDS[argv[0]], args=argv[1:])
+            auto_cli(COMMANDS[args[0]], args=args[1:])
         else:
-            run_cli(argv)
+            run_cli(argv)  # None: LightningCLI reads sys.argv itself
     except USER_ERRORS as e:
         log.error("%s", e)
         return 2
