@@ -18,7 +18,8 @@ def test_init_from_loads_weights_when_fit_starts(tmp_path):
     module = CRNNModule(arch="test-lightcrnn-tiny", init_from=str(tmp_path / "pre.ckpt"))
     assert not torch.equal(module.model.head.fc.weight, source.model.head.fc.weight)
     module.setup("fit")
-    assert all(torch.equal(a, b) for a, b in zip(module.model.state_dict().values(), source.model.state_dict().values()))
+    loaded, expected = module.model.state_dict(), source.model.state_dict()
+    assert all(torch.equal(loaded[k], expected[k]) for k in expected)
 
 
 def test_init_from_missing_names_the_command(tmp_path):
