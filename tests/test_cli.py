@@ -99,6 +99,18 @@ def test_bad_data_is_a_message_not_a_traceback(tmp_path, plate_folder):
     assert "京A0000.jpg: empty file" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_bad_file_found_in_a_loader_worker_is_a_message(tmp_path, plate_folder):
+    (plate_folder / "京A99999.jpg").write_bytes(b"garbage")
+    proc = subprocess.run(
+        [*LPRZOO, "fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_epochs", "1", "--data.cache", "false",
+                                    "--data.num_workers", "1")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ERROR lprzoo: ") and "京A99999.jpg: corrupt or truncated image" in last_line
+
+
 def test_killed_fit_resumes_from_last_checkpoint(tmp_path):
     data = tmp_path / "plates"
     write_plates(data, 40)  # 10 steps per epoch at batch 4

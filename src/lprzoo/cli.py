@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             run_cli(argv)  # None: LightningCLI reads sys.argv itself
     except USER_ERRORS as e:
-        log.error("%s", e)
+        lines = str(e).strip().splitlines()  # from a loader worker, the message carries the worker's traceback
+        log.error("%s", lines[-1].split("InvalidSampleError: ")[-1] if lines else e)
         return 2
     return 0
 
