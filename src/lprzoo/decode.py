@@ -66,7 +66,12 @@ def _logsumexp(a: float, b: float) -> float:
 
 
 def prefix_beam_search(
-    log_probs: torch.Tensor, charset: Charset, beam_width: int = 10, top_n: int = 5, prune: float = 1e-3
+    log_probs: torch.Tensor,
+    charset: Charset,
+    beam_width: int = 10,
+    top_n: int = 5,
+    prune: float = 1e-3,
+    max_candidates: int = 8,
 ) -> list[Prediction]:
     """CTC prefix beam search (Graves 2006; Hannun et al. 2014) returning the ``top_n`` labellings.
 
@@ -75,6 +80,8 @@ def prefix_beam_search(
         beam_width: prefixes kept per step.
         top_n: labellings returned per plate, with their probabilities.
         prune: characters whose frame probability is below this are not extended at that step.
+        max_candidates: at most this many of the most probable characters are extended per step (bounds the cost
+            on the flat output of an untrained network).
     """
     lp = log_probs.detach().float().cpu().numpy()
     log_prune = math.log(prune)
@@ -84,7 +91,8 @@ def prefix_beam_search(
         # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in non-blank))
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
         for frame in lp[b]:
-            candidates = np.nonzero(frame >= log_prune)[0]
+            best = np.argpartition(frame, -max_candidates)[-max_candidates:]
+            candidates = best[frame[best] >= log_prune]
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
             for prefix, (pb, pnb) in beams.items():
                 total = _logsumexp(pb, pnb)
