@@ -52,6 +52,14 @@ def test_print_config_and_overrides(capsys):
     assert "max_epochs: 3" in out and "arch: lightcrnn-1.2" in out
 
 
+def test_progress_bar_can_be_switched_off(tmp_path, plate_folder):
+    """Batch jobs and log files want no live progress bar; the default Rich bar must not force one."""
+    root = tmp_path / "run"
+    args = tiny_args(root, plate_folder, "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false")
+    cli = run_cli(args, run=False)
+    assert cli.trainer.progress_bar_callback is None
+
+
 def test_fit_then_predict_writes_csv_and_jsonl(tmp_path, plate_folder):
     root = tmp_path / "run"
     assert main(["fit", *tiny_args(root, plate_folder, "--trainer.max_epochs", "2")]) == 0

@@ -73,7 +73,8 @@ class LprzooCLI(LightningCLI):
         if config.get("logger") in (None, True):
             kwargs["logger"] = [CSVLogger(root, name="logs"), TensorBoardLogger(root, name="tensorboard")]
         extra = [OnExceptionCheckpoint(_checkpoint_dir(root), filename="interrupted"), RunSummary()]
-        if not any(isinstance(cb, RichProgressBar) for cb in config.get("callbacks") or []):
+        wants_bar = config.get("enable_progress_bar") is not False
+        if wants_bar and not any(isinstance(cb, RichProgressBar) for cb in config.get("callbacks") or []):
             extra.append(RichProgressBar())
         kwargs["callbacks"] = list(config.get("callbacks") or []) + extra
         return super().instantiate_trainer(**kwargs)
