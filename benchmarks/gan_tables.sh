@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Paper Tables IV and V at CPU scale, one stage after another (docs/gan.md has the measured figures).
+#
+#   bash benchmarks/gan_tables.sh            # everything; each stage is skipped when its output exists
+#   STAGE=table4 bash benchmarks/gan_tables.sh
+#
+# Every recognizer run uses the same recognizer (LightCRNN-1.2), seed, schedule and budget; rows differ only in
+# their training images. Budgets (2-core CPU, bf16 autocast):
+#   GANs: 8 epochs x 1,000 unpaired pairs (batch 4, ngf = ndf = 32, 48x160), LR constant 4 epochs then linear.
+#   GAN images: renders 0..N-1 of seed 0, translated by the last 4 epoch checkpoints (snapshot ensemble, §IV-C);
+#               the Script row is the same N renders, untranslated (`lprzoo render`).
+#   Table IV: PRE_EPOCHS epochs over the N images (random crops, recipes/gan_only.yaml), tested on real/val.
+#   Table V:  FT_EPOCHS epochs of recipes/real_baseline.yaml on real/train, from no / script / GAN pre-training.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-10000}
+GAN_EPOCHS=${GAN_EPOCHS:-8}
+PRE_EPOCHS=${PRE_EPOCHS:-3}
+FT_EPOCHS=${FT_EPOCHS:-15}
+BATCH=32
+OUT=${OUT:-runs/tables}
+STAGE=${STAGE:-all}
+mkdir -p "$OUT"
+
+gan() {  # name recipe
+  local root=$OUT/gan_$1
+  [[ -f $root/checkpoints/last.ckpt ]] && return
+  lprzoo fit --config "recipes/$2.yaml" --trainer.default_root_dir "$root" --trainer.max_epochs "$GAN_EPOCHS" \
+    --data.init_args.train_size 1000 --model.init_args.decay_start_epoch $((GAN_EPOCHS / 2)) \
+    --model.init_args.decay_epochs $((GAN_EPOCHS / 2)) --trainer.enable_progress_bar false
+}
+
+images() {  # name: the labelled images of a Table IV row
+  local dir=$OUT/images_$1
+  [[ -f $dir/labels.tsv ]] && return
+  if [[ $1 == script ]]; then
+    lprzoo render --spec blue --n "$N" --seed 0 --out "$dir" --preview "$OUT/images_script.png"
+  else
+    lprzoo translate --generator "$OUT/gan_$1/checkpoints" --snapshots 4 --n "$N" --seed 0 --out "$dir" \
+      --preview "$OUT/images_$1.png" --progress false
+  fi
+}
+
+pretrain() {  # name: LightCRNN-1.2 on one row's images only (Table IV)
+  local root=$OUT/pre_$1 steps=$((PRE_EPOCHS * N / BATCH))
+  [[ -f $root/checkpoints/last.ckpt ]] || lprzoo fit --config recipes/gan_only.yaml --trainer.default_root_dir "$root" \
+    --trainer.max_epochs "$PRE_EPOCHS" --data.init_args.folder "$OUT/images_$1" \
+    --model.init_args.lr_scheduler.init_args.total_steps "$steps" --trainer.enable_progress_bar false
+  lprzoo test --config recipes/gan_only.yaml --data.init_args.folder "$OUT/images_$1" \
+    --ckpt_path "$root/checkpoints/last.ckpt" --trainer.default_root_dir "$root/test" --trainer.enable_progress_bar false
+}
+
+finetune() {  # name [init checkpoint]: recipes/real_baseline.yaml at the fine-tune budget (Table V)
+  local root=$OUT/ft_$1 steps=$((FT_EPOCHS * 51))  # 1,637 crops, batch 32, drop_last
+  local init=()
+  [[ $# -gt 1 ]] && init=(--model.init_args.init_from "$2")
+  [[ -f $root/checkpoints/last.ckpt ]] || lprzoo fit --config recipes/real_baseline.yaml \
+    --trainer.default_root_dir "$root" --trainer.max_epochs "$FT_EPOCHS" --trainer.check_val_every_n_epoch 5 \
+    --model.init_args.lr_scheduler.init_args.total_steps "$steps" "${init[@]}" --trainer.enable_progress_bar false
+  lprzoo test --config recipes/real_baseline.yaml --data.init_args.test ../shared/data/real/val \
+    --ckpt_path "$root/checkpoints/last.ckpt" --trainer.default_root_dir "$root/test" --trainer.enable_progress_bar false
+}
+
+if [[ $STAGE == all || $STAGE == gans ]]; then
+  gan cyclewgan cyclewgan
+  gan lsgan cyclegan_lsgan
+fi
+if [[ $STAGE == all || $STAGE == table4 ]]; then
+  for row in script lsgan cyclewgan; do images $row; pretrain $row; done
+fi
+if [[ $STAGE == all || $STAGE == table5 ]]; then
+  finetune real
+  finetune script "$OUT/pre_script/checkpoints/last.ckpt"
+  finetune cyclewgan "$OUT/pre_cyclewgan/checkpoints/last.ckpt"
+fi
