@@ -96,3 +96,18 @@ def test_resolve_presets() -> None:
         PlateRenderer("blue", degradations="strong")
     assert PlateRenderer("blue", degradations=None).degradations == Degradations.none()
     assert Degradations.paper().noise is not None and Degradations.paper().jpeg is None
+
+
+def test_plates_are_drawn_in_a_mix_of_latin_fonts() -> None:
+    """Each plate picks one of the renderer's latin fonts; a single font draws every plate the same way."""
+    mixed = PlateRenderer("blue", degradations="none")
+    assert len(mixed.latin_fonts) > 1
+    clean = {mixed.compose("皖A12345", font=i).tobytes() for i in range(len(mixed.latin_fonts))}
+    assert len(clean) == len(mixed.latin_fonts)  # every font draws differently
+    rng = np.random.default_rng(0)
+    drawn = {mixed.render("皖A12345", rng).tobytes() for _ in range(40)}
+    assert len(drawn) == len(mixed.latin_fonts)  # without degradations, the font is all that varies
+    single = PlateRenderer("blue", degradations="none", latin_fonts=DEFAULT_LATIN_FONT)
+    assert len({single.render("皖A12345", rng).tobytes() for _ in range(5)}) == 1
+    with pytest.raises(ValueError, match="at least one"):
+        PlateRenderer("blue", latin_fonts=[])

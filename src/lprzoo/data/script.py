@@ -8,7 +8,7 @@ and is a ``DistributedSampler``, so Lightning calls its ``set_epoch`` and shards
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ class ScriptPlates(Dataset):
         degradations: a preset name of :class:`lprzoo.render.Degradations` (``default``, ``paper``, ``none``).
         province_weights: province -> weight; uniform when ``None`` (paper §IV-C, against real data's skew).
         seed: base seed.
+        latin_fonts: fonts for letters and digits, one per plate; ``None``: the renderer's default mix.
     """
 
     def __init__(
@@ -42,12 +43,15 @@ class ScriptPlates(Dataset):
         degradations: str = "default",
         province_weights: Mapping[str, float] | None = None,
         seed: int = 0,
+        latin_fonts: Sequence[str] | None = None,
     ) -> None:
         self.length = length
         self.names = list(specs)
         weights = np.asarray([specs[n] for n in self.names], float)
         self.cumulative = np.cumsum(weights / weights.sum())
         self.kwargs = {"degradations": degradations, "province_weights": province_weights}
+        if latin_fonts is not None:
+            self.kwargs["latin_fonts"] = list(latin_fonts)
         self.seed = seed
         self._renderers: dict[str, PlateRenderer] = {}
 
@@ -102,6 +106,8 @@ class ScriptDataModule(PlateDataModule):
         val_size: plates in the fixed validation set (rendered once, kept in memory).
         test: real plates to test on (any :class:`~lprzoo.data.real.RealPlatesDataModule` source).
         seed: base seed of every rendered plate.
+        latin_fonts: registered fonts for letters and digits, one per plate (``lprzoo.render.FONTS.list()``);
+            unset: the renderer's default mix of six narrow faces.
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class ScriptDataModule(PlateDataModule):
         val_size: int = 2_000,
         test: Sources = None,
         seed: int = 0,
+        latin_fonts: list[str] | None = None,
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
@@ -123,14 +130,15 @@ class ScriptDataModule(PlateDataModule):
         weights = province_weights
         if isinstance(weights, str):
             weights = estimate_province_weights(weights)
-        self.train_set = ScriptPlates(train_size, self.specs, degradations, weights, seed)
+        self.train_set = ScriptPlates(train_size, self.specs, degradations, weights, seed, latin_fonts)
         self.val_set: PlateImages | None = None
         self.test_set: PlateImages | None = None
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate") and self.val_set is None and self.hparams.val_size:
             renders = ScriptPlates(self.hparams.val_size, self.specs, self.hparams.degradations,
-                                   self.train_set.kwargs["province_weights"], self.hparams.seed)  # fmt: skip
+                                   self.train_set.kwargs["province_weights"], self.hparams.seed,
+                                   self.hparams.latin_fonts)  # fmt: skip
             images, texts, paths = zip(*(renders[VAL_EPOCH * renders.length + i] for i in range(renders.length)))
             self.val_set = PlateImages.from_tensors(torch.stack(images), texts, paths)
         if stage == "test":

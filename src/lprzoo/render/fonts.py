@@ -3,8 +3,8 @@
 Chinese glyphs (31 provinces and 警) come from Noto Sans CJK Bold, installed from PyPI as
 ``noto-cjk-sans-jp-bold``: the OpenType file holds every CJK region's glyphs and the simplified-Chinese forms
 are selected with the ``zh-Hans`` language tag (``locl`` feature, needs Pillow's raqm layout, bundled with the
-PyPI wheels). Alphanumerics default to Barlow Condensed SemiBold (PyPI ``fontpkg-barlow-condensed``), a narrow
-grotesque whose measured stroke and width are closer to the GA 36 plate typeface than a regular-width font
+PyPI wheels). Alphanumerics are drawn in a mix of narrow sans faces from PyPI (``fontpkg-*``), one per plate:
+Barlow Condensed SemiBold, the single font measured closest to the GA 36 plate typeface, and five relatives
 (see ``docs/renderer.md``). DejaVu Sans (Debian ``fonts-dejavu-core`` / ``fonts-dejavu-extra``) is the
 alternative. Each glyph is cropped to its ink and fitted into its GA 36 character cell (paper §IV-C fonts).
 """
@@ -96,6 +96,25 @@ for _weight in ("Medium", "SemiBold", "Bold"):
             substitutions=_BAR_ONE,
         )
     )
+# Narrow sans faces from PyPI for the font mix (OFL): GA 36's typeface is not on any registry, so a plate is drawn
+# in one of several close relatives and the recognizer learns what the characters share rather than one font's
+# quirks (docs/renderer.md measures what this did to script-only accuracy on real plates).
+for _name, _package, _file in (
+    ("saira-condensed-semibold", "saira-condensed", "SairaCondensed-SemiBold.ttf"),
+    ("rajdhani-semibold", "rajdhani", "Rajdhani-SemiBold.ttf"),
+    ("oswald", "oswald", "Oswald[wght].ttf"),
+    ("roboto-condensed", "roboto-condensed", "RobotoCondensed[wght].ttf"),
+    ("pt-sans-narrow-bold", "pt-sans-narrow", "PT_Sans-Narrow-Web-Bold.ttf"),
+):
+    register_font(
+        FontSource(
+            _name,
+            f"fontpkg_{_package.replace('-', '_')}",
+            f"files/{_file}",
+            install=f"pip install fontpkg-{_package}",
+            substitutions=_BAR_ONE,
+        )
+    )
 _DEJAVU = "/usr/share/fonts/truetype/dejavu"
 register_font(
     FontSource(
@@ -120,6 +139,15 @@ register_font(
 
 DEFAULT_CJK_FONT = "noto-sans-cjk-bold"
 DEFAULT_LATIN_FONT = "barlow-condensed-semibold"
+# The renderer's default: one of these per plate, uniformly (the first is the closest single font, see the docs).
+DEFAULT_LATIN_FONTS = (
+    DEFAULT_LATIN_FONT,
+    "saira-condensed-semibold",
+    "rajdhani-semibold",
+    "oswald",
+    "roboto-condensed",
+    "pt-sans-narrow-bold",
+)
 
 
 def get_font(font: str | FontSource) -> FontSource:

@@ -10,14 +10,14 @@ internal resolution is ``oversample`` x the output height (2x by default), not m
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from lprzoo.render.degrade import Degradations
-from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONT, FontSource, get_font, glyph_mask
+from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, get_font, glyph_mask
 from lprzoo.render.rules import grammar, province_probabilities
 from lprzoo.render.specs import PlateSpec, get_spec
 
@@ -50,7 +50,8 @@ class PlateRenderer:
         province_weights: relative province frequencies for :meth:`sample` (``None``: uniform).
         oversample: internal plate height / output height.
         cjk_font: font name for Chinese characters (see :mod:`lprzoo.render.fonts`).
-        latin_font: font name for letters and digits.
+        latin_fonts: font name(s) for letters and digits; with several, each plate is drawn in one of them, chosen
+            uniformly (the default mixes six narrow faces, see :data:`~lprzoo.render.fonts.DEFAULT_LATIN_FONTS`).
 
     Example:
         >>> r = PlateRenderer("blue")
@@ -66,7 +67,7 @@ class PlateRenderer:
         province_weights: Mapping[str, float] | None = None,
         oversample: float = 2.0,
         cjk_font: str | FontSource = DEFAULT_CJK_FONT,
-        latin_font: str | FontSource = DEFAULT_LATIN_FONT,
+        latin_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_LATIN_FONTS,
     ) -> None:
         self.spec = get_spec(spec)
         self.degradations = resolve_degradations(degradations)
@@ -74,7 +75,13 @@ class PlateRenderer:
         self.grammar = grammar(self.spec)
         p = province_probabilities(province_weights)
         self._province_cdf = None if p is None else np.cumsum(p).tolist()
-        self.cjk_font, self.latin_font = get_font(cjk_font), get_font(latin_font)
+        self.cjk_font = get_font(cjk_font)
+        fonts = [latin_fonts] if isinstance(latin_fonts, str | FontSource) else list(latin_fonts)
+        if not fonts:
+            raise ValueError("latin_fonts: give at least one font")
+        self.latin_fonts = [get_font(f) for f in fonts]
+        for font in self.latin_fonts:
+            font.locate()  # a missing font fails here, naming its install command, not in a loader worker
         self.px_per_mm = oversample * height / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
@@ -119,12 +126,12 @@ class PlateRenderer:
         img = img.resize((self.plate_w, self.plate_h), Image.Resampling.BOX)
         return np.asarray(img, dtype=np.float32)
 
-    def _patch(self, pos: int, char: str) -> tuple[np.ndarray, np.ndarray]:
+    def _patch(self, pos: int, char: str, font: int) -> tuple[np.ndarray, np.ndarray]:
         """Blend patch of ``char`` in cell ``pos``: ``out = region * mult + add`` (coverage plus emboss shade)."""
         x0, y0, x1, y1 = self._cells[pos]
-        key = (char, x1 - x0, y1 - y0, self._colors[pos])
+        key = (char, font if char.isascii() else -1, x1 - x0, y1 - y0, self._colors[pos])
         if key not in self._patches:
-            a = glyph_mask(char, self.latin_font if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
+            a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
             shade = np.zeros_like(a)
             shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
             shade = self.spec.emboss * np.clip(shade - a, 0, 1)
@@ -133,14 +140,14 @@ class PlateRenderer:
             self._patches[key] = np.ascontiguousarray(mult, np.float32), np.ascontiguousarray(add, np.float32)
         return self._patches[key]
 
-    def compose(self, text: str) -> np.ndarray:
-        """The clean plate for ``text`` at internal resolution: float32 (plate_h, plate_w, 3) in [0, 255]."""
+    def compose(self, text: str, font: int = 0) -> np.ndarray:
+        """The clean plate for ``text`` in latin font number ``font``: float32 (plate_h, plate_w, 3) in [0, 255]."""
         if len(text) != len(self._cells):
             raise ValueError(f"spec {self.spec.name!r} draws {len(self._cells)} characters, got {text!r}")
         img = self._base.copy()
         for pos, char in enumerate(text):
             x0, y0, x1, y1 = self._cells[pos]
-            mult, add = self._patch(pos, char)
+            mult, add = self._patch(pos, char, font)
             region = img[y0:y1, x0:x1]  # a view: cv2 writes into it in place (numpy's 3-channel broadcast is 4x slower)
             cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
         return img
@@ -153,7 +160,8 @@ class PlateRenderer:
                 real labels can be re-rendered).
             rng: random source for the degradations.
         """
-        plate = self.compose(text)
+        font = int(rng.integers(len(self.latin_fonts))) if len(self.latin_fonts) > 1 else 0
+        plate = self.compose(text, font)
         m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
         u = rng.random(4)
         background = (10 + 180 * u[0] ** 1.5) * (0.85 + 0.3 * u[1:])  # the scene around a loose crop, mostly dark
