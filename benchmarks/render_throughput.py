@@ -3,7 +3,8 @@
     python benchmarks/render_throughput.py [--n 3000] [--specs blue green]
 
 Runs single-process with torch and OpenCV limited to one thread. The "ScriptPlates[i]" rows time what a
-DataLoader worker does (per-item SeedSequence + render + uint8 tensor).
+DataLoader worker does (per-item SeedSequence + render + uint8 tensor); "one latin font" is the renderer without
+its font mix.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from lprzoo.data.script import ScriptPlates
 from lprzoo.render import PlateRenderer
+from lprzoo.render.fonts import DEFAULT_LATIN_FONT
 
 
 def _rate(fn, n: int) -> float:
@@ -43,6 +45,9 @@ def main() -> None:
             rng = np.random.default_rng(0)
             rate = _rate(lambda _, r=renderer, g=rng: r.sample(g), args.n)
             rows.append((spec, preset, "renderer.sample", rate))
+        single = PlateRenderer(spec, latin_fonts=DEFAULT_LATIN_FONT)  # the font mix's cost, if any
+        rng = np.random.default_rng(0)
+        rows.append((spec, "default", "one latin font", _rate(lambda _, r=single, g=rng: r.sample(g), args.n)))
         ds = ScriptPlates(args.n + 200, {spec: 1.0})
         rows.append((spec, "default", "ScriptPlates[i]", _rate(ds.__getitem__, args.n)))
 
