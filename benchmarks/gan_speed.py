@@ -122,12 +122,9 @@ def main() -> None:
             for threads in args.threads:
                 for name, cls in STRATEGIES.items():
                     rate = training_rate(name, ngf, size, args.batch, args.batches, threads)
-                    g_rate = rate / cls().n_critic
-                    print(
-                        f"| {name} | {ngf} | {size[0]}×{size[1]} | {threads} | {rate:.2f} | {2 * rate * args.batch:.1f} "
-                        f"| {g_rate:.2f} |",
-                        flush=True,
-                    )
+                    images = 2 * rate * args.batch  # S and R
+                    row = f"| {name} | {ngf} | {size[0]}×{size[1]} | {threads} | {rate:.2f} | {images:.1f} "
+                    print(row + f"| {rate / cls().n_critic:.2f} |", flush=True)
     print()
     print("| ngf | threads | G(s) images/s (batch 64, 48×160) | `lprzoo translate` images/s (render + G + PNG) |")
     print("|---|---|---|---|")
