@@ -25,15 +25,15 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = [json.loads(line) for line in args.predictions.read_text(encoding="utf-8").splitlines() if line]
-    confusions, length_diffs = Counter(), Counter()
+    confusions, length_diffs, right = Counter(), Counter(), 0
     for row in rows:
         truth, pred = label_from_filename(Path(row["file"]).name), row["text"]
+        right += pred == truth
         length_diffs[len(pred) - len(truth)] += 1
         if len(pred) == len(truth):
             for i, (t, p) in enumerate(zip(truth, pred)):
                 if t != p:
                     confusions[("province" if i == 0 else "letter" if i == 1 else "tail", t, p)] += 1
-    right = sum(row["text"] == label_from_filename(Path(row["file"]).name) for row in rows)
     print(f"{len(rows)} plates, {right} read right ({right / max(1, len(rows)):.1%})")
     print("length difference (predicted - true):", dict(sorted(length_diffs.items())))
     print("| position | true | read as | count |\n|---|---|---|---|")

@@ -136,9 +136,8 @@ class ScriptDataModule(PlateDataModule):
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate") and self.val_set is None and self.hparams.val_size:
-            renders = ScriptPlates(self.hparams.val_size, self.specs, self.hparams.degradations,
-                                   self.train_set.kwargs["province_weights"], self.hparams.seed,
-                                   self.hparams.latin_fonts)  # fmt: skip
+            # the training set's renderer settings, so validation plates are drawn the same way
+            renders = ScriptPlates(self.hparams.val_size, self.specs, seed=self.hparams.seed, **self.train_set.kwargs)
             images, texts, paths = zip(*(renders[VAL_EPOCH * renders.length + i] for i in range(renders.length)))
             self.val_set = PlateImages.from_tensors(torch.stack(images), texts, paths)
         if stage == "test":
