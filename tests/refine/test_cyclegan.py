@@ -8,6 +8,7 @@ import torch
 
 from lprzoo.cli import LprzooCLI, run_cli
 from lprzoo.data.unpaired import UnpairedPlatesDataModule
+from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine import LSGAN, WGAN, WGANGP, AdversarialStrategy, CycleGANModule, LinearDecay
 from tests.conftest import write_plates
 
@@ -20,13 +21,15 @@ def changed(net: torch.nn.Module, before: list[torch.Tensor]) -> bool:
     return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
-def tiny_fit(root: Path, strategy: AdversarialStrategy, batches: int) -> tuple[CycleGANModule, dict, pl.Trainer]:
+def tiny_fit(
+    root: Path, strategy: AdversarialStrategy, batches: int, **module_args
+) -> tuple[CycleGANModule, dict, pl.Trainer]:
     write_plates(root / "real", 6)
     data = UnpairedPlatesDataModule(
         real=str(root / "real"), size=(32, 32), load_size=(36, 36), flip=True,
         train_size=2 * batches, batch_size=2, num_workers=0,
     )  # fmt: skip
-    model = CycleGANModule(strategy, ngf=8, ndf=8, n_blocks=1, pool_size=2, num_samples=3)
+    model = CycleGANModule(strategy, ngf=8, ndf=8, n_blocks=1, pool_size=2, num_samples=3, **module_args)
     before = {name: snapshot(getattr(model, name)) for name in ("G", "F", "D_S", "D_R")}
     trainer = pl.Trainer(
         max_epochs=1, limit_train_batches=batches, accelerator="cpu", default_root_dir=str(root),
@@ -51,6 +54,25 @@ def test_tiny_fit_updates_every_network_and_writes_samples(tmp_path, strategy):
     if isinstance(strategy, WGAN):
         weights = torch.cat([p.flatten() for d in (model.D_R, model.D_S) for p in d.parameters()])
         assert weights.abs().max() <= 0.01
+
+
+def test_label_keeper_adds_its_ctc_loss_and_stays_out_of_checkpoints(tmp_path):
+    recognizer = CRNNModule(arch="test-lightcrnn-tiny")
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False)
+    trainer.strategy.connect(recognizer)
+    trainer.save_checkpoint(tmp_path / "reader.ckpt")
+    reader_weights = snapshot(recognizer)
+    model, _, trainer = tiny_fit(tmp_path, LSGAN(), 2, label_keeper=str(tmp_path / "reader.ckpt"), lambda_label=0.5)
+    assert trainer.callback_metrics["train/label"] > 0  # CTC of the frozen reader on G(s), resized to 48x160
+    keeper = model._keeper[0]
+    assert not changed(keeper, reader_weights) and not keeper.training  # frozen, in eval mode
+    assert not any(k.startswith("_keeper") or "keeper" in k for k in model.state_dict())  # G-only checkpoints
+
+
+def test_missing_label_keeper_names_the_command_that_makes_it(tmp_path):
+    model = CycleGANModule(ngf=8, ndf=8, n_blocks=1, label_keeper=str(tmp_path / "nope.ckpt"))
+    with pytest.raises(FileNotFoundError, match="recipes/script_only.yaml"):
+        model.setup("fit")
 
 
 def test_generators_wait_for_n_critic_batches(tmp_path):

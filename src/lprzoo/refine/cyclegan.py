@@ -4,6 +4,11 @@ G: S -> R and F: R -> S are trained against D_R and D_S with the adversarial los
 :class:`~lprzoo.refine.adversarial.AdversarialStrategy` (LSGAN for CycleGAN, WGAN for the paper's CycleWGAN), plus
 the cycle-consistency loss (Eq. 3) weighted by λ (Eq. 1) and [44]'s optional identity loss.
 
+Beyond the paper, an optional *label-keeping* loss: the CTC loss of a frozen recognizer reading G(s) against the
+render's label (CyCADA's semantic consistency, Hoffman et al. 2018).  Our real domain is 45 % 皖 while renders
+draw 31 provinces uniformly, so the discriminator can tell the domains apart by the province alone and pushes G to
+redraw it (measured in docs/gan.md); the loss keeps what the label says while the adversarial loss changes the look.
+
 Critic steps (``strategy.n_critic``) are counted in batches, as in the WGAN and [44] reference code: every batch
 updates the discriminators once, and every ``n_critic``-th batch (``(batch_idx + 1) % n_critic == 0``) then also
 updates the generators.  One generator iteration thus sees ``n_critic`` fresh batches for its critic steps instead
@@ -19,15 +24,18 @@ from __future__ import annotations
 
 import itertools
 import logging
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
-from torch.nn.functional import l1_loss
+from torch.nn.functional import interpolate, l1_loss
 from torch.optim.lr_scheduler import LambdaLR
 
+from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH, PlateBatch
+from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine.adversarial import LSGAN, AdversarialStrategy
 from lprzoo.refine.networks import PatchDiscriminator, ResnetGenerator
 from lprzoo.refine.pool import ImagePool
@@ -71,6 +79,10 @@ class CycleGANModule(pl.LightningModule):
         decay_epochs: ... reaching 0 at epoch ``decay_start_epoch + decay_epochs`` (the paper stops at 30 epochs).
         sample_every_n_epochs: save a sample grid every this many epochs (0: never).
         num_samples: plates of each domain in the sample grid, taken from the first training batches.
+        label_keeper: a ``CRNNModule`` checkpoint (e.g. ``recipes/script_only.yaml``'s) read, frozen, on G(s);
+            its CTC loss against the render's label is added to G's loss.  Loaded at ``fit`` only and not saved in
+            this module's checkpoints, so translating needs only the generator.  ``None``: the paper's losses only.
+        lambda_label: weight of that CTC loss.
     """
 
     def __init__(
@@ -86,6 +98,8 @@ class CycleGANModule(pl.LightningModule):
         decay_epochs: int = 15,
         sample_every_n_epochs: int = 1,
         num_samples: int = 8,
+        label_keeper: str | None = None,
+        lambda_label: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["strategy"])
@@ -100,6 +114,29 @@ class CycleGANModule(pl.LightningModule):
         self.pool_R = ImagePool(pool_size)  # past G(s)
         self._samples: tuple[Tensor, Tensor] | None = None  # fixed (S, R) for the sample grids
         self.last_sample_path = None
+        self._keeper: list[nn.Module] = []  # the frozen recognizer, in a list so it is not a registered submodule
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.label_keeper and not self._keeper:
+            path = Path(self.hparams.label_keeper).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"label_keeper: no recognizer checkpoint at {path}; train one on rendered plates with "
+                    "`lprzoo fit --config recipes/script_only.yaml` (writes runs/script_only/checkpoints/last.ckpt)"
+                )
+            keeper = CRNNModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+            self._keeper.append(keeper.eval().requires_grad_(False))
+            log.info("label keeper: %s (%s), λ = %g", path, keeper.hparams.arch, self.hparams.lambda_label)
+
+    def label_loss(self, fake_r: Tensor, texts: list[str]) -> Tensor:
+        """CTC loss of the frozen recognizer on ``G(s)`` ``(B, 3, H, W)`` in ``[-1, 1]`` against the render labels."""
+        keeper = self._keeper[0].to(fake_r.device)
+        images = fake_r.add(1).div(2)  # (B, 3, H, W) in [0, 1], the recognizer's input range
+        if tuple(images.shape[-2:]) != (IMAGE_HEIGHT, IMAGE_WIDTH):
+            images = interpolate(images, (IMAGE_HEIGHT, IMAGE_WIDTH), mode="bilinear", antialias=True)
+        targets, lengths = keeper.charset.encode_batch(texts)
+        batch = PlateBatch(images, texts, targets.to(fake_r.device), lengths.to(fake_r.device))
+        return keeper.ctc_loss(keeper(images), batch)  # log-probs (B, T, K) -> scalar
 
     def forward(self, s: Tensor) -> Tensor:
         """Refine rendered plates: ``(B, 3, H, W)`` in ``[-1, 1]`` -> ``G(s)``, same shape and range."""
@@ -112,8 +149,11 @@ class CycleGANModule(pl.LightningModule):
         self.manual_backward(loss)
         return loss.detach()
 
-    def backward_G(self, s: Tensor, r: Tensor, fake_r: Tensor, fake_s: Tensor) -> dict[str, Tensor]:
-        """Eq. 1 for the generators: adversarial losses of G and F, λ × cycle losses (Eq. 3), identity losses."""
+    def backward_G(
+        self, s: Tensor, r: Tensor, fake_r: Tensor, fake_s: Tensor, texts: list[str] | None = None
+    ) -> dict[str, Tensor]:
+        """Eq. 1 for the generators: adversarial losses of G and F, λ × cycle losses (Eq. 3), identity losses, and
+        the optional label-keeping loss on G(s)."""
         lam, lam_idt = self.hparams.lambda_cycle, self.hparams.lambda_cycle * self.hparams.lambda_identity
         losses = {
             "G_adv": self.strategy.g_loss(self.D_R(fake_r)),  # G(s) should fool D_R
@@ -124,6 +164,8 @@ class CycleGANModule(pl.LightningModule):
         if lam_idt > 0:
             losses["idt_R"] = lam_idt * l1_loss(self.G(r), r)  # G leaves real plates alone
             losses["idt_S"] = lam_idt * l1_loss(self.F(s), s)  # F leaves rendered plates alone
+        if self._keeper and texts is not None:
+            losses["label"] = self.hparams.lambda_label * self.label_loss(fake_r, texts)  # G(s) still reads as s
         losses["G"] = sum(losses.values())
         self.manual_backward(losses["G"])
         return {k: v.detach() for k, v in losses.items()}
@@ -148,7 +190,7 @@ class CycleGANModule(pl.LightningModule):
 
         if generator_step:
             with self.toggled_optimizer(opt_g):
-                losses = self.backward_G(s, r, fake_r, fake_s)
+                losses = self.backward_G(s, r, fake_r, fake_s, batch.get("S_text"))
                 opt_g.step()
                 opt_g.zero_grad()
             self.log("train/G", losses.pop("G"), prog_bar=True, batch_size=len(s))
