@@ -39,6 +39,19 @@ def save_cyclegan(path: Path, seed: int = 0, epoch: int = 0) -> Path:
     return path
 
 
+def test_a_generator_trained_at_128x128_refines_plates_at_that_size(tmp_path):
+    path = save_cyclegan(tmp_path / "square.ckpt")
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["datamodule_hyper_parameters"] = {"size": [128, 128]}  # the paper's setting, as LightningCLI saves it
+    torch.save(ckpt, path)
+    G = load_generator(path)
+    seen = []
+    G.generator.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    out = G(torch.rand(2, 3, 48, 160) * 2 - 1)
+    assert seen == [(128, 128)] and out.shape == (2, 3, 48, 160) and out.abs().max() <= 1
+    assert not isinstance(load_generator(save_cyclegan(tmp_path / "native.ckpt")), type(G))  # 48x160: G itself
+
+
 def read_folder(out: Path) -> dict[int, tuple[str, np.ndarray]]:
     """Index -> (label, uint8 (H, W, 3)) of the finished images."""
     images = {}

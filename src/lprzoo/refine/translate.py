@@ -40,7 +40,9 @@ from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms.v2.functional import resize
 
+from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.script import ScriptPlates
 from lprzoo.data.sources import InvalidSampleError
 from lprzoo.refine.cyclegan import CycleGANModule
@@ -121,16 +123,37 @@ def resolve_generators(generator: str | Sequence[str], snapshots: int = 1) -> li
     return chosen
 
 
+class ResizedGenerator(nn.Module):
+    """A generator trained at another size (the paper's 128×128 squares): resize plates to ``size``, refine, and
+    resize back, so every caller hands it and gets back plates at their own size."""
+
+    def __init__(self, generator: nn.Module, size: Sequence[int]) -> None:
+        super().__init__()
+        self.generator, self.size = generator, [int(x) for x in size]
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]  # (B, 3, h, w) in [-1, 1]
+        y = self.generator(resize(x, self.size, antialias=True))  # (B, 3, *size)
+        return resize(y, [h, w], antialias=True).clamp(-1, 1)  # (B, 3, h, w)
+
+
 def load_generator(path: str | Path) -> nn.Module:
-    """``G: S -> R`` of a ``CycleGANModule`` checkpoint, on the CPU, in eval mode; loaded ``weights_only``."""
+    """``G: S -> R`` of a ``CycleGANModule`` checkpoint, on the CPU, in eval mode; loaded ``weights_only``.
+
+    A generator trained at a size other than the plate's 48×160 (the data module's ``size`` saved in the
+    checkpoint) comes wrapped in :class:`ResizedGenerator`, so it sees plates as it saw them in training.
+    """
     path = Path(path)
     if not path.is_file():
         raise _missing(path)
     try:  # weights_only: tensors and plain data only, never arbitrary pickled objects
         module = CycleGANModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+        size = torch.load(path, map_location="cpu", weights_only=True).get("datamodule_hyper_parameters", {})
+        size = tuple(size.get("size", (IMAGE_HEIGHT, IMAGE_WIDTH)))
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, pickle.UnpicklingError) as e:
         raise InvalidSampleError(path, f"not a CycleGANModule checkpoint ({type(e).__name__}: {e})") from None
-    return module.G.eval()
+    G = module.G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(module.G, size)
+    return G.eval()
 
 
 def _sha256(path: Path) -> str:
