@@ -7,8 +7,9 @@
 # Every recognizer run uses the same recognizer (LightCRNN-1.2), seed, schedule and budget; rows differ only in
 # their training images. Budgets (2-core CPU, one thread per job, bf16 autocast for the recognizers):
 #   GANs: epochs of 1,000 unpaired pairs (batch 4, ngf = ndf = 32, 48x160), LR constant for half, then linear;
-#         about the same CPU time each: CycleWGAN 13 epochs (650 G steps at n_critic 5), CycleGAN-LSGAN 4 epochs
-#         (1,000 G steps). Both with the label-keeping loss of KEEPER, a recognizer trained on renders only
+#         about the same CPU time each (~65 min on one core): CycleWGAN 13 epochs (650 G steps at n_critic 5;
+#         LR constant 7 epochs, then linear over 6), CycleGAN-LSGAN 3 epochs (750 G steps; LR constant 2 epochs,
+#         then the first of a 2-epoch linear decay). Both with the label-keeping loss of KEEPER, a recognizer trained on renders only
 #         (recipes/script_only.yaml), frozen; see docs/gan.md for why.
 #   GAN images: renders 0..N-1 of seed 0, translated by the last 4 epoch checkpoints (snapshot ensemble, §IV-C);
 #               the Script row is the same N renders, untranslated (`lprzoo render`).
@@ -18,8 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-10000}
-WGAN_EPOCHS=${WGAN_EPOCHS:-13}
-LSGAN_EPOCHS=${LSGAN_EPOCHS:-4}
 KEEPER=${KEEPER:-runs/script_only/checkpoints/last.ckpt}
 PRE_EPOCHS=${PRE_EPOCHS:-4}
 FT_EPOCHS=${FT_EPOCHS:-10}
@@ -28,13 +27,12 @@ OUT=${OUT:-runs/tables}
 STAGE=${STAGE:-all}
 mkdir -p "$OUT"
 
-gan() {  # name recipe epochs
-  local root=$OUT/gan_$1 half=$((($3 + 1) / 2))
+gan() {  # name recipe epochs decay_start_epoch decay_epochs
+  local root=$OUT/gan_$1
   [[ -f $root/checkpoints/last.ckpt ]] && return
   lprzoo fit --config "recipes/$2.yaml" --trainer.default_root_dir "$root" --trainer.max_epochs "$3" \
-    --data.init_args.train_size 1000 --model.init_args.decay_start_epoch "$half" \
-    --model.init_args.decay_epochs $(($3 - half)) --model.init_args.label_keeper "$KEEPER" \
-    --trainer.enable_progress_bar false
+    --data.init_args.train_size 1000 --model.init_args.decay_start_epoch "$4" --model.init_args.decay_epochs "$5" \
+    --model.init_args.label_keeper "$KEEPER" --trainer.enable_progress_bar false
 }
 
 images() {  # name: the labelled images of a Table IV row
@@ -69,8 +67,8 @@ finetune() {  # name [init checkpoint]: recipes/real_baseline.yaml at the fine-t
 }
 
 if [[ $STAGE == all || $STAGE == gans ]]; then
-  gan wgan_keep cyclewgan "$WGAN_EPOCHS"
-  gan lsgan_keep cyclegan_lsgan "$LSGAN_EPOCHS"
+  gan wgan_keep cyclewgan 13 7 6
+  gan lsgan_keep cyclegan_lsgan 3 2 2
 fi
 if [[ $STAGE == all || $STAGE == table4 ]]; then
   for row in script lsgan_keep wgan_keep; do images $row; pretrain $row; done

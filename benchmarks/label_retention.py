@@ -15,15 +15,22 @@ Realism: the Fréchet distance (torchmetrics' FID with a plate feature extractor
 cannot be downloaded here and was trained on square photos) between each row's images and the ``--real`` crops,
 in the feature space of the first reader's CNN (width-pooled, ``(N, C)``). Lower is closer to the real crops.
 G is applied at the size it was trained at (128×128 for the paper's setting) and resized back to 48×160.
+
+Colour: the share of each row's plates whose saturated pixels are mostly of the spec's hue (``plate_colour``), i.e.
+whether a GAN trained on blue plates keeps a yellow plate yellow (``--spec yellow``). ``--count_colours DIR ...``
+counts the colours of real crops instead (how few yellow plates there are).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -47,6 +54,20 @@ def read(reader: CRNNModule, images: torch.Tensor, texts: list[str], batch: int 
         preds = greedy_decode(reader(chunk), reader.charset)
         metrics.update([p.text for p in preds], texts[start : start + batch])
     return {k: float(v) for k, v in metrics.compute().items() if k in ("RA", "CRA-C", "CRA-NC")}
+
+
+HUE_RANGES = {"blue": (130, 185), "yellow": (20, 50)}  # PIL's HSV hue, 0-255 for 0-360 degrees
+
+
+def plate_colour(image: Tensor) -> str:
+    """``uint8 (3, H, W)`` -> ``blue``, ``yellow`` or ``other``: the hue of most saturated, bright pixels."""
+    hsv = np.asarray(Image.fromarray(image.permute(1, 2, 0).numpy()).convert("HSV")).reshape(-1, 3).astype(int)
+    hue = hsv[(hsv[:, 1] > 90) & (hsv[:, 2] > 60), 0]
+    if len(hue) < 200:  # mostly grey or dark: no plate colour to speak of
+        return "other"
+    shares = {name: ((hue >= lo) & (hue <= hi)).mean() for name, (lo, hi) in HUE_RANGES.items()}
+    name, share = max(shares.items(), key=lambda kv: kv[1])
+    return name if share > 0.5 else "other"
 
 
 class PooledBackbone(nn.Module):
@@ -81,8 +102,9 @@ def refine(path: Path, renders: Tensor) -> Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--generators", nargs="+", type=Path, required=True, help="CycleGANModule checkpoints")
-    parser.add_argument("--readers", nargs="+", type=Path, required=True, help="CRNNModule checkpoints")
+    parser.add_argument("--generators", nargs="+", type=Path, default=[], help="CycleGANModule checkpoints")
+    parser.add_argument("--readers", nargs="+", type=Path, default=[], help="CRNNModule checkpoints")
+    parser.add_argument("--count_colours", nargs="+", type=Path, help="only count plate colours in these folders")
     parser.add_argument("--n", type=int, default=1000, help="renders per row")
     parser.add_argument("--seed", type=int, default=12345, help="render seed (keep it away from training seeds)")
     parser.add_argument("--spec", default="blue")
@@ -90,6 +112,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.count_colours:
+        for folder in args.count_colours:
+            crops = PlateImages(read_source(str(folder), Charset(), labelled=False), name=str(folder))
+            counts = Counter(plate_colour(crops[i][0]) for i in range(len(crops)))
+            print(f"{folder}: {len(crops)} crops, " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+        return
+    if not args.readers:
+        parser.error("--readers is required (unless --count_colours)")
 
     plates = ScriptPlates(args.n, {args.spec: 1.0}, seed=args.seed)
     items = [plates[i] for i in range(args.n)]
@@ -112,12 +142,14 @@ def main() -> None:
     header = " | ".join(f"{p.parent.parent.name}/{p.stem} RA / CRA-C / CRA-NC" for p in args.readers)
     fd_header = f" FD to {len(real)} real crops |" if real is not None else ""
     print(f"\n{args.n} {args.spec} renders, seed {args.seed}; readers (columns): greedy, %\n")
-    print(f"| images | {header} |{fd_header}\n|---|{'---|' * (len(readers) + (real is not None))}")
+    print(f"| images | {header} |{fd_header} {args.spec} kept |")
+    print(f"|---|{'---|' * (len(readers) + (real is not None) + 1)}")
     for name, images in sources.items():
         cells = [read(r, images, texts) for r in readers]
         row = " | ".join(f"{100 * c['RA']:.1f} / {100 * c['CRA-C']:.1f} / {100 * c['CRA-NC']:.1f}" for c in cells)
         fd = f" {frechet_distance(features, real, images):.2f} |" if real is not None else ""
-        print(f"| {name} | {row} |{fd}")
+        kept = np.mean([plate_colour(image) == args.spec for image in images])
+        print(f"| {name} | {row} |{fd} {100 * kept:.1f} % |")
 
 
 if __name__ == "__main__":
