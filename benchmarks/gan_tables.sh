@@ -7,11 +7,12 @@
 # Every recognizer run uses the same recognizer (LightCRNN-1.2), seed, schedule and budget; rows differ only in
 # their training images. Budgets (2-core CPU, one thread per job, bf16 autocast for the recognizers):
 #   GANs: epochs of 1,000 unpaired pairs (batch 4, ngf = ndf = 32, 48x160), LR constant for half, then linear;
-#         about the same CPU time each (~65 min on one core): CycleWGAN 13 epochs (650 G steps at n_critic 5;
-#         LR constant 7 epochs, then linear over 6), CycleGAN-LSGAN 3 epochs (750 G steps; LR constant 2 epochs,
-#         then the first of a 2-epoch linear decay). Both with the label-keeping loss of KEEPER, a recognizer trained on renders only
-#         (recipes/script_only.yaml), frozen; see docs/gan.md for why.
-#   GAN images: renders 0..N-1 of seed 0, translated by the last 4 epoch checkpoints (snapshot ensemble, §IV-C);
+#         about the same CPU time each (~70 min of one shared core): CycleWGAN 13 epochs (3,250 critic and 650 G
+#         steps at n_critic 5; LR constant 7 epochs, then linear over 6), CycleGAN-LSGAN 3 epochs (750 D and G
+#         steps; LR constant 2 epochs, then the first third of a linear decay). Both with the label-keeping loss of KEEPER, a recognizer trained on renders only
+#         (recipes/script_only.yaml), frozen; docs/gan.md says why.
+#   GAN images: renders 0..N-1 of seed 0, translated by the last 4 epoch checkpoints (snapshot ensemble, §IV-C;
+#               the last one for the 3-epoch LSGAN);
 #               the Script row is the same N renders, untranslated (`lprzoo render`).
 #   Table IV: PRE_EPOCHS epochs over the N images (random crops, recipes/gan_only.yaml), tested on real/val.
 #   Table V:  FT_EPOCHS epochs of recipes/real_baseline.yaml on real/train, from no / script / GAN pre-training.
@@ -35,13 +36,14 @@ gan() {  # name recipe epochs decay_start_epoch decay_epochs
     --model.init_args.label_keeper "$KEEPER" --trainer.enable_progress_bar false
 }
 
-images() {  # name: the labelled images of a Table IV row
+images() {  # name [snapshots]: the labelled images of a Table IV row
   local dir=$OUT/images_$1
   [[ -f $dir/labels.tsv ]] && return
   if [[ $1 == script ]]; then
     lprzoo render --spec blue --n "$N" --seed 0 --out "$dir" --preview "$OUT/images_script.png"
   else
-    lprzoo translate --generator "$OUT/gan_$1/checkpoints" --snapshots 4 --n "$N" --seed 0 --out "$dir" \
+    lprzoo translate --generator "$OUT/gan_$1/checkpoints" --snapshots "${2:-4}" --n "$N" --seed 0 --out "$dir" \
+      --image_format jpg \
       --preview "$OUT/images_$1.png" --progress false
   fi
 }
@@ -71,7 +73,8 @@ if [[ $STAGE == all || $STAGE == gans ]]; then
   gan lsgan_keep cyclegan_lsgan 3 2 2
 fi
 if [[ $STAGE == all || $STAGE == table4 ]]; then
-  for row in script lsgan_keep wgan_keep; do images $row; pretrain $row; done
+  images script; images lsgan_keep 1; images wgan_keep 4  # LSGAN has 3 epochs: its last; CycleWGAN: its last 4
+  for row in script lsgan_keep wgan_keep; do pretrain $row; done
 fi
 if [[ $STAGE == all || $STAGE == table5 ]]; then
   finetune real

@@ -13,7 +13,8 @@ higher the more they look like what it was trained on, as long as the label surv
 
 Realism: the Fréchet distance (torchmetrics' FID with a plate feature extractor instead of Inception, which
 cannot be downloaded here and was trained on square photos) between each row's images and the ``--real`` crops,
-in the feature space of the first reader's CNN (width-pooled, ``(N, C)``). Lower is closer to the real crops.
+in the feature space of a recognizer's CNN (``--fd_reader``, by default the first reader; pooled, ``(N, C)``); one
+trained on real crops sees what real crops look like. Lower is closer to the real crops.
 G is applied at the size it was trained at (128×128 for the paper's setting) and resized back to 48×160.
 
 Colour: the share of each row's plates whose saturated pixels are mostly of the spec's hue (``plate_colour``), i.e.
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12345, help="render seed (keep it away from training seeds)")
     parser.add_argument("--spec", default="blue")
     parser.add_argument("--real", type=Path, help="real crops for the Fréchet distance (e.g. real/val)")
+    parser.add_argument("--fd_reader", type=Path, help="CRNNModule whose CNN gives the FD features (default: 1st)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -131,7 +133,10 @@ def main() -> None:
     if args.real:
         crops = PlateImages(read_source(str(args.real), Charset(), labelled=False), name="real crops")
         real = torch.stack([crops[i][0] for i in range(len(crops))])  # uint8 (M, 3, 48, 160)
-        features = PooledBackbone(readers[0]).eval()
+        fd_reader = readers[0]
+        if args.fd_reader:
+            fd_reader = CRNNModule.load_from_checkpoint(args.fd_reader, map_location="cpu", weights_only=True)
+        features = PooledBackbone(fd_reader).eval()
 
     sources = {"renders": renders}
     for path in args.generators:
