@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gan_tables.sh            # everything; each stage is skipped when its output exists
 #   STAGE=table4 bash benchmarks/gan_tables.sh
+#   (source benchmarks/gan_tables.sh; finetune script runs/tables/pre_script/checkpoints/last.ckpt)  # one step
 #
 # Every recognizer run uses the same recognizer (LightCRNN-1.2), seed, schedule and budget; rows differ only in
 # their training images. Budgets (2-core CPU, one thread per job, bf16 autocast for the recognizers):
@@ -17,7 +18,7 @@
 #   Table IV: PRE_EPOCHS epochs over the N images (random crops, recipes/gan_only.yaml), tested on real/val.
 #   Table V:  FT_EPOCHS epochs of recipes/real_baseline.yaml on real/train, from no / script / GAN pre-training.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 N=${N:-10000}
 KEEPER=${KEEPER:-runs/script_only/checkpoints/last.ckpt}
@@ -67,6 +68,8 @@ finetune() {  # name [init checkpoint]: recipes/real_baseline.yaml at the fine-t
   lprzoo test --config recipes/real_baseline.yaml --data.init_args.test ../shared/data/real/val \
     --ckpt_path "$root/checkpoints/last.ckpt" --trainer.default_root_dir "$root/test" --trainer.enable_progress_bar false
 }
+
+[[ ${BASH_SOURCE[0]} != "$0" ]] && return  # sourced: define the stages only, e.g. `source ...; pretrain script`
 
 if [[ $STAGE == all || $STAGE == gans ]]; then
   gan wgan_keep cyclewgan 13 7 6
