@@ -95,6 +95,7 @@ def test_checkpoint_of_another_charset_is_a_clear_error(tmp_path, plate_folder, 
 def test_data_model_charset_mismatch_is_a_clear_error(tmp_path, plate_folder, caplog):
     code = main(["fit", *tiny_args(tmp_path, plate_folder, "--data.extra_chars", "警", "--trainer.max_steps", "1")])
     assert code == 2 and "Set the same `extra_chars`" in caplog.text
+    assert not list(tmp_path.rglob("*.ckpt"))  # nothing to resume: the fixed command starts afresh
 
 
 def test_bad_data_is_a_message_not_a_traceback(tmp_path, plate_folder):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.callbacks import BasePredictionWriter, OnExceptionCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 
 from lprzoo.decode import greedy_decode
@@ -64,6 +64,18 @@ class PredictionWriter(BasePredictionWriter):
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         log.info("wrote %d predictions to %s", self.rows_written, self._path)
+
+
+class InterruptedCheckpoint(OnExceptionCheckpoint):
+    """``interrupted.ckpt`` on Ctrl-C or a crash, once training has taken a step.
+
+    A run that fails while it sets up (a charset mismatch, a missing file) has nothing to keep, and its checkpoint
+    would be resumed by the next ``lprzoo fit`` of that folder, which would then fail on the stale settings.
+    """
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if trainer.global_step > 0:
+            super().on_exception(trainer, pl_module, exception)
 
 
 class RunSummary(pl.Callback):

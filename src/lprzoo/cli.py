@@ -11,11 +11,11 @@ import logging
 import os
 import sys
 
-from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from lprzoo.callbacks import PredictionWriter, RunSummary, SamplePredictions
+from lprzoo.callbacks import InterruptedCheckpoint, PredictionWriter, RunSummary, SamplePredictions
 from lprzoo.charset import CharsetMismatchError, UnknownCharacterError
 from lprzoo.data.sources import InvalidSampleError
 from lprzoo.refine.translate import translate
@@ -35,7 +35,7 @@ class LprzooCLI(LightningCLI):
     - ``checkpoint``: the best model by ``val/RA``; ``last_checkpoint``: ``last.ckpt`` after every epoch (or every
       ``--last_checkpoint.every_n_train_steps``), both in ``<default_root_dir>/checkpoints`` so that
       ``--ckpt_path last`` resumes an interrupted run; ``interrupted.ckpt`` is saved on Ctrl-C or a crash
-      (``--ckpt_path last`` picks the newer of the two).
+      once training has stepped (``--ckpt_path last`` picks the newer of the two).
     - ``samples``: a picture of validation predictions per epoch; ``predict_writer``: CSV/JSONL predictions.
     - Loggers default to CSV + TensorBoard under ``<default_root_dir>``; set ``trainer.logger`` for W&B.
     """
@@ -72,7 +72,7 @@ class LprzooCLI(LightningCLI):
         root = config.get("default_root_dir") or DEFAULT_ROOT
         if config.get("logger") in (None, True):
             kwargs["logger"] = [CSVLogger(root, name="logs"), TensorBoardLogger(root, name="tensorboard")]
-        extra = [OnExceptionCheckpoint(_checkpoint_dir(root), filename="interrupted"), RunSummary()]
+        extra = [InterruptedCheckpoint(_checkpoint_dir(root), filename="interrupted"), RunSummary()]
         wants_bar = config.get("enable_progress_bar") is not False
         if wants_bar and not any(isinstance(cb, RichProgressBar) for cb in config.get("callbacks") or []):
             extra.append(RichProgressBar())

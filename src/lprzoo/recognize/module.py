@@ -36,7 +36,7 @@ class CRNNModule(pl.LightningModule):
     Args:
         arch: registered model name (``lprzoo.list_models()``), e.g. ``crnn``, ``lightcrnn-1.2``.
         arch_kwargs: extra keyword arguments of that model's builder (e.g. ``{"width_mult": 0.75}``).
-        extra_chars: characters appended to the paper's 67 (the data module's value is linked here by the CLI).
+        extra_chars: characters appended to the paper's 67; must equal the data module's (checked when a run starts).
         optimizer: any ``torch.optim`` optimizer; Adadelta (lr 1.0) as in the paper by default.
         lr_scheduler: any LR scheduler, stepped every ``scheduler_interval``.
         beam_width: prefix beam width for top-N accuracies and predictions.
