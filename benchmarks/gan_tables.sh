@@ -7,11 +7,11 @@
 #
 # Every recognizer run uses the same recognizer (LightCRNN-1.2), seed, schedule and budget; rows differ only in
 # their training images. Budgets (2-core CPU, one thread per job, bf16 autocast for the recognizers):
-#   GANs: epochs of 1,000 unpaired pairs (batch 4, ngf = ndf = 32, 48x160), LR constant for half, then linear;
-#         about the same CPU time each (~70 min of one shared core): CycleWGAN 13 epochs (3,250 critic and 650 G
-#         steps at n_critic 5; LR constant 7 epochs, then linear over 6), CycleGAN-LSGAN 3 epochs (750 D and G
-#         steps; LR constant 2 epochs, then the first third of a linear decay). Both with the label-keeping loss of KEEPER, a recognizer trained on renders only
-#         (recipes/script_only.yaml), frozen; docs/gan.md says why.
+#   GANs: epochs of 1,000 unpaired pairs (batch 4, ngf = ndf = 32, 48x160), about the same CPU time each (~1 h
+#         of one shared core): CycleWGAN 13 epochs (3,250 critic and 650 G steps at n_critic 5; LR constant 7
+#         epochs, then linear over 6), CycleGAN-LSGAN 3 epochs (750 D and G steps; LR constant 2 epochs, then the
+#         first third of a linear decay). Both with the label-keeping loss of KEEPER, a recognizer trained on
+#         renders only (recipes/script_only.yaml), frozen; docs/gan.md says why.
 #   GAN images: renders 0..N-1 of seed 0, translated by the last 4 epoch checkpoints (snapshot ensemble, §IV-C;
 #               the last one for the 3-epoch LSGAN);
 #               the Script row is the same N renders, untranslated (`lprzoo render`).

@@ -128,9 +128,13 @@ class CycleGANModule(pl.LightningModule):
             self._keeper.append(keeper.eval().requires_grad_(False))
             log.info("label keeper: %s (%s), λ = %g", path, keeper.hparams.arch, self.hparams.lambda_label)
 
+    def on_fit_start(self) -> None:
+        for keeper in self._keeper:  # not a submodule, so Lightning does not move it with the rest
+            keeper.to(self.device)
+
     def label_loss(self, fake_r: Tensor, texts: list[str]) -> Tensor:
         """CTC loss of the frozen recognizer on ``G(s)`` ``(B, 3, H, W)`` in ``[-1, 1]`` against the render labels."""
-        keeper = self._keeper[0].to(fake_r.device)
+        keeper = self._keeper[0]
         images = fake_r.add(1).div(2)  # (B, 3, H, W) in [0, 1], the recognizer's input range
         if tuple(images.shape[-2:]) != (IMAGE_HEIGHT, IMAGE_WIDTH):
             images = interpolate(images, (IMAGE_HEIGHT, IMAGE_WIDTH), mode="bilinear", antialias=True)

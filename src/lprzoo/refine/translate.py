@@ -146,10 +146,12 @@ def load_generator(path: str | Path) -> nn.Module:
     path = Path(path)
     if not path.is_file():
         raise _missing(path)
-    try:  # weights_only: tensors and plain data only, never arbitrary pickled objects
-        module = CycleGANModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-        size = torch.load(path, map_location="cpu", weights_only=True).get("datamodule_hyper_parameters", {})
-        size = tuple(size.get("size", (IMAGE_HEIGHT, IMAGE_WIDTH)))
+    try:  # weights_only: tensors and plain data only, never arbitrary pickled objects; the file is read once
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # no CLI metadata
+        module = CycleGANModule(**hparams)
+        module.load_state_dict(ckpt["state_dict"])
+        size = tuple(ckpt.get("datamodule_hyper_parameters", {}).get("size", (IMAGE_HEIGHT, IMAGE_WIDTH)))
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, pickle.UnpicklingError) as e:
         raise InvalidSampleError(path, f"not a CycleGANModule checkpoint ({type(e).__name__}: {e})") from None
     G = module.G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(module.G, size)
