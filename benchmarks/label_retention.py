@@ -37,13 +37,13 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages
-from lprzoo.data.script import ScriptPlates
 from lprzoo.data.sources import read_source
 from lprzoo.decode import greedy_decode
 from lprzoo.metrics import PlateMetrics
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine.samples import to_uint8
 from lprzoo.refine.translate import load_generator
+from lprzoo.render.plates import ScriptPlates
 
 
 @torch.no_grad()

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import torch
 
-from lprzoo.data.script import ScriptPlates
 from lprzoo.render import PlateRenderer
 from lprzoo.render.fonts import DEFAULT_LATIN_FONT
+from lprzoo.render.plates import ScriptPlates
 
 
 def _rate(fn, n: int) -> float:

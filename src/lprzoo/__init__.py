@@ -3,34 +3,69 @@
 Public API::
 
     import lprzoo
-    lprzoo.list_models("lightcrnn*")         # registered recognizers
-    net = lprzoo.create_model("lightcrnn-1.2")
+    reader = lprzoo.load("lightcrnn-1.2-adapt")   # a zoo entry, a .safetensors / .ckpt file or a hashed URL
+    reader("car.jpg")                              # PlateReading(text, confidence, char_confidences, topn, valid)
+    lprzoo.list_models(pretrained=True)            # zoo entries
+    net = lprzoo.create_model("lightcrnn-1.2")     # a plain, randomly initialised nn.Module
+
+``import lprzoo`` and ``lprzoo.load`` import neither Lightning, OpenCV nor jsonargparse: the Lightning modules and
+data modules (``lprzoo.CRNNModule``, ``lprzoo.RealPlatesDataModule``, ...) are imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from torch import nn
 
 from lprzoo.charset import Charset
-from lprzoo.data.gan import GANGeneratedDataModule
-from lprzoo.data.mixed import MixedDataModule
-from lprzoo.data.real import RealPlatesDataModule
-from lprzoo.data.script import ScriptDataModule
-from lprzoo.data.unpaired import UnpairedPlatesDataModule
 
-# Importing these registers their plugins.
+# Importing this registers the recognizer architectures (pure nn.Modules).
 from lprzoo.recognize import crnn as _crnn  # noqa: F401
-from lprzoo.recognize.module import CRNNModule
-from lprzoo.refine import CycleGANModule, DCGANModule
 from lprzoo.registry import DATAMODULES, MODELS
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+# name -> module of everything imported on first use (Lightning or OpenCV behind it)
+_LAZY = {
+    "CRNNModule": "lprzoo.recognize.module",
+    "CycleGANModule": "lprzoo.refine.cyclegan",
+    "DCGANModule": "lprzoo.refine.dcgan",
+    "BlendedDataModule": "lprzoo.data.blend",
+    "GANGeneratedDataModule": "lprzoo.data.gan",
+    "MixedDataModule": "lprzoo.data.mixed",
+    "RealPlatesDataModule": "lprzoo.data.real",
+    "ScriptDataModule": "lprzoo.data.script",
+    "UnpairedPlatesDataModule": "lprzoo.data.unpaired",
+    "PlateReader": "lprzoo.reader",
+    "PlateReading": "lprzoo.reader",
+    "load": "lprzoo.reader",
+}
 
 
-def list_models(pattern: str = "*", exclude: str | None = None) -> list[str]:
-    """Registered recognizer names matching an fnmatch ``pattern``, e.g. ``list_models("lightcrnn*")``."""
+def __getattr__(name: str) -> Any:  # PEP 562
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lprzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+def list_models(pattern: str = "*", exclude: str | None = None, pretrained: bool = False) -> list[str]:
+    """Recognizer names matching an fnmatch ``pattern``: registered architectures, or with ``pretrained=True``
+    the zoo's trained entries (``lprzoo.load`` takes those)."""
+    if pretrained:
+        import fnmatch
+
+        from lprzoo.hub import zoo_records
+
+        names = [n for n, r in zoo_records().items() if r.kind == "recognizer" and fnmatch.fnmatch(n, pattern)]
+        return sorted(n for n in names if not (exclude and fnmatch.fnmatch(n, exclude)))
     return MODELS.list(pattern, exclude)
 
 
@@ -39,18 +74,10 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS.get(name)(**kwargs)
 
 
-__all__ = [
-    "Charset",
-    "CRNNModule",
-    "CycleGANModule",
-    "DCGANModule",
-    "GANGeneratedDataModule",
-    "MixedDataModule",
-    "RealPlatesDataModule",
-    "ScriptDataModule",
-    "UnpairedPlatesDataModule",
-    "DATAMODULES",
-    "MODELS",
-    "create_model",
-    "list_models",
-]
+def _ensure_datamodules_registered() -> None:
+    """Import every data module so that ``DATAMODULES`` lists them (the CLI calls this)."""
+    for module in sorted(set(_LAZY.values())):
+        importlib.import_module(module)
+
+
+__all__ = ["Charset", "DATAMODULES", "MODELS", "create_model", "list_models", *_LAZY]

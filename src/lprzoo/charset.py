@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
+from lprzoo.errors import CharsetMismatchError, UnknownCharacterError
+
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -21,14 +23,6 @@ SPECIAL = "警学挂港澳使领"
 BLANK = 0
 
 assert len(PROVINCES) == 31 and len(set(PROVINCES)) == 31
-
-
-class CharsetMismatchError(ValueError):
-    """Raised when a model, checkpoint or dataset disagree on the alphabet."""
-
-
-class UnknownCharacterError(ValueError):
-    """Raised when a label holds a character the alphabet does not know."""
 
 
 class Charset:

@@ -1,5 +1,5 @@
-"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus ``render`` and
-``translate``.
+"""``lprzoo``: a thin ``LightningCLI`` subclass (``fit | validate | test | predict``) plus the pipeline's other
+verbs (``render``, ``translate``, ``pseudo-label``, ``zoo``); ``lprzoo --help`` lists them all.
 
 Recipes are YAML files of ``class_path`` / ``init_args`` that override defaults only:
 ``lprzoo fit --config recipes/real_baseline.yaml [--trainer.max_epochs 5 ...]``.
@@ -16,9 +16,8 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from lprzoo.callbacks import InterruptedCheckpoint, PredictionWriter, RunSummary, SamplePredictions
-from lprzoo.charset import CharsetMismatchError, UnknownCharacterError
-from lprzoo.data.sources import InvalidSampleError
-from lprzoo.refine.translate import translate
+from lprzoo.errors import CheckpointError, LprzooError
+from lprzoo.precision import choose_precision
 
 log = logging.getLogger("lprzoo")
 
@@ -69,6 +68,9 @@ class LprzooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})
+        if config.get("precision") is None:  # not set by the recipe or the command line: the machine decides
+            kwargs["precision"], why = choose_precision(config.get("accelerator"))
+            log.info("precision: %s, because %s (set --trainer.precision to override)", kwargs["precision"], why)
         root = config.get("default_root_dir") or DEFAULT_ROOT
         if config.get("logger") in (None, True):
             kwargs["logger"] = [CSVLogger(root, name="logs"), TensorBoardLogger(root, name="tensorboard")]
@@ -84,7 +86,9 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
     """Entry point used by ``main`` and by tests (``run=False`` only parses and instantiates)."""
     from lightning.pytorch import LightningDataModule, LightningModule
 
-    import lprzoo  # noqa: F401  (registers every model and data module)
+    import lprzoo
+
+    lprzoo._ensure_datamodules_registered()
 
     return LprzooCLI(
         LightningModule,
@@ -127,25 +131,139 @@ def render(
         log.info("preview -> %s", preview)
 
 
-COMMANDS = {"render": render, "translate": translate}
+def translate(*args, **kwargs):
+    from lprzoo.refine.translate import translate as run
 
-# Errors a user can fix: print the message, not a traceback.
-USER_ERRORS = (InvalidSampleError, CharsetMismatchError, UnknownCharacterError, FileNotFoundError, NotADirectoryError)
+    return run(*args, **kwargs)
+
+
+def pseudo_label(*args, **kwargs):
+    from lprzoo.pseudo import pseudo_label as run
+
+    return run(*args, **kwargs)
+
+
+def zoo(markdown: bool = False) -> None:
+    """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
+
+    Args:
+        markdown: print a markdown table (as in README and docs/zoo.md) instead of a rich table.
+    """
+    from lprzoo.zoo_table import print_zoo
+
+    print_zoo(markdown)
+
+
+# verb -> (one line of help, function or None for the LightningCLI verbs)
+VERBS = {
+    "fit": ("train a model from a recipe: lprzoo fit --config recipes/real_baseline.yaml", None),
+    "validate": ("validation metrics of a checkpoint or zoo entry on the recipe's val set", None),
+    "test": ("RA, CRA, CRA-C/NC, top-N on a labelled set: lprzoo test --model NAME --data.test DIR", None),
+    "predict": ("read plates to CSV/JSONL: lprzoo predict --model NAME --data.predict DIR", None),
+    "render": ("render labelled synthetic plates to a folder (resumable)", render),
+    "translate": ("refine rendered plates with a CycleGAN generator into a labelled folder (resumable)", translate),
+    "pseudo-label": (
+        "label unlabelled crops with a model: beam top-1, plate grammar, confidence threshold",
+        pseudo_label,
+    ),
+    "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", zoo),
+}
+COMMANDS = {verb: fn for verb, (_, fn) in VERBS.items() if fn is not None}
+_DOCS = {"translate": "lprzoo.refine.translate:translate", "pseudo-label": "lprzoo.pseudo:pseudo_label"}
+
+
+def print_help() -> None:
+    width = max(map(len, VERBS))
+    print("usage: lprzoo VERB [--help] [options]\n")
+    print("License-plate recognition where labelled real photos are scarce: render -> refine -> recognise.\n")
+    print("verbs:")
+    for verb, (line, _) in VERBS.items():
+        print(f"  {verb:<{width}}  {line}")
+    print("\n`lprzoo VERB --help` shows every option of a verb; README.md has the quickstart.")
+
+
+def _resolve_model_args(args: list[str]) -> list[str]:
+    """``--model NAME`` / ``--ckpt_path NAME`` with a zoo entry or a weights file -> the model's own arguments.
+
+    A zoo name or a ``.safetensors`` file becomes ``--model.init_args.init_from`` plus its architecture and charset
+    (read from its record); a ``.ckpt`` is checked readable without unpickling before Lightning sees it; a URL is
+    refused unless it is a zoo record's (``lprzoo.hub``): Lightning would unpickle whatever it downloads.
+    """
+    from lprzoo.hub import resolve
+
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, _, value = arg.partition("=")
+        if key in ("--model", "--ckpt_path") and (value or i + 1 < len(args)):
+            if not value:
+                value = args[i + 1]
+                i += 1
+            if key == "--model" and (value.startswith(("{", "lprzoo.")) or value.endswith("Module")):
+                out += [key, value]  # a class path: LightningCLI's own --model
+            elif key == "--ckpt_path" and value in ("last", "best", "hpc"):
+                out += [key, value]
+            elif value.startswith(("http://", "https://")) and "#sha256=" not in value:
+                raise CheckpointError(
+                    value,
+                    "remote checkpoints are refused (Lightning would unpickle them); use a zoo name or "
+                    "`URL#sha256=<hex>` of a .safetensors file",
+                )
+            else:
+                path, _ = resolve(value)
+                if key == "--ckpt_path" and path.suffix == ".ckpt":
+                    from lprzoo.weights import read_weights
+
+                    read_weights(path)  # weights_only: a file that is not a checkpoint is a one-line error here
+                    out += [key, str(path)]
+                else:
+                    from lprzoo.weights import read_weights, recognizer_state
+
+                    _, record = recognizer_state(read_weights(value))
+                    out += [
+                        "--model", "lprzoo.CRNNModule",
+                        "--model.init_args.arch", record.arch,
+                        "--model.init_args.extra_chars", record.extra_chars,
+                        "--model.init_args.init_from", value,
+                    ]  # fmt: skip
+                    if record.arch_kwargs:
+                        import json
+
+                        out += ["--model.init_args.arch_kwargs", json.dumps(record.arch_kwargs)]
+        else:
+            out.append(arg)
+        i += 1
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not args or args[0] in ("-h", "--help", "help"):
+        print_help()
+        return 0
     try:
-        if args and args[0] in COMMANDS:
+        if args[0] in COMMANDS:
             from jsonargparse import auto_cli
 
-            auto_cli(COMMANDS[args[0]], args=args[1:])
+            fn = COMMANDS[args[0]]
+            if args[0] in _DOCS:  # the real function, so --help shows its documented arguments
+                import importlib
+
+                module, name = _DOCS[args[0]].split(":")
+                fn = getattr(importlib.import_module(module), name)
+            auto_cli(fn, args=args[1:])
         else:
-            run_cli(argv)  # None: LightningCLI reads sys.argv itself
-    except USER_ERRORS as e:
-        lines = str(e).strip().splitlines()  # from a loader worker, the message carries the worker's traceback
-        log.error("%s", lines[-1].split("InvalidSampleError: ")[-1] if lines else e)
+            run_cli([args[0], *_resolve_model_args(args[1:])])
+    except LprzooError as e:
+        message = str(e).strip()
+        if "Traceback (most recent call last)" in message:  # re-raised from a loader worker: keep its last line
+            message = message.splitlines()[-1].split("Error: ", 1)[-1]
+        log.error("%s", message.replace("\n", "\\n"))  # one line, even for a file name holding a newline
+        return 2
+    except (FileNotFoundError, NotADirectoryError) as e:
+        log.error("%s", e)
         return 2
     return 0
 

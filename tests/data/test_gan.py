@@ -10,13 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
+from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset
-from lprzoo.data.batch import PlateBatch
 from lprzoo.data.gan import GANGeneratedDataModule, RandomPlateCrop, TranslatedPlates
-from lprzoo.data.script import ScriptPlates
 from lprzoo.refine.translate import translate
 from lprzoo.registry import DATAMODULES
 from lprzoo.render import is_valid_plate
+from lprzoo.render.plates import ScriptPlates
 from tests.conftest import write_plates
 from tests.refine.test_translate import save_cyclegan
 

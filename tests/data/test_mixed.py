@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from lprzoo.data.batch import PlateBatch
+from lprzoo.batch import PlateBatch
 from lprzoo.data.mixed import MixedDataModule, generate_dcgan_plates
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine import DCGANModule

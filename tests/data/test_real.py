@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset
-from lprzoo.data.batch import PlateBatch
 from lprzoo.data.real import RealPlatesDataModule
 from lprzoo.data.sources import InvalidSampleError
 from tests.conftest import write_plates

@@ -1,8 +1,9 @@
 import torch
 from torch.utils.data import DataLoader
 
-from lprzoo.data.script import EpochIndexSampler, ScriptDataModule, ScriptPlates
+from lprzoo.data.script import ScriptDataModule
 from lprzoo.render import is_valid_plate
+from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 
 def test_items_depend_only_on_seed_epoch_index():

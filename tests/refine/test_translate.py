@@ -15,12 +15,12 @@ import pytest
 import torch
 from PIL import Image
 
-from lprzoo.data.script import ScriptPlates
-from lprzoo.data.sources import InvalidSampleError
+from lprzoo.errors import CheckpointError, InvalidSampleError
 from lprzoo.refine import CycleGANModule
 from lprzoo.refine import translate as translate_module
 from lprzoo.refine.samples import to_uint8
 from lprzoo.refine.translate import TranslationWriter, load_generator, resolve_generators, translate
+from lprzoo.render.plates import ScriptPlates
 
 N, SPEC, SEED = 12, "blue", 3
 
@@ -202,7 +202,7 @@ def test_too_few_snapshots_and_other_settings_are_refused(tmp_path, ckpt):
 
 def test_a_file_that_is_not_a_cyclegan_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(InvalidSampleError, match="junk.ckpt: not a CycleGANModule checkpoint"):
+    with pytest.raises(CheckpointError, match="junk.ckpt: not a checkpoint"):
         run(str(tmp_path / "junk.ckpt"), tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written, so a rerun with the right checkpoint is not refused
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from lprzoo.data.script import ScriptPlates
 from lprzoo.render import dataset as dataset_module
 from lprzoo.render import read_labels, render_to_folder
+from lprzoo.render.plates import ScriptPlates
 from lprzoo.render.rules import is_valid_plate
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from lprzoo.batch import PlateBatch, PlateCollate
 from lprzoo.charset import Charset
-from lprzoo.data.batch import PlateBatch, PlateCollate
 
 
 class PlateDataModule(pl.LightningDataModule):
-    """Base class: yields :class:`~lprzoo.data.batch.PlateBatch` batches encoded with ``charset``.
+    """Base class: yields :class:`~lprzoo.batch.PlateBatch` batches encoded with ``charset``.
 
     Args:
         extra_chars: characters beyond the paper's 67; linked to ``model.extra_chars`` by the CLI.

@@ -5,7 +5,7 @@ Two sources of the same images:
 - ``folder``: the output of ``lprzoo translate`` (``NNNNNNN_<label>.png`` + ``labels.tsv``), read like real crops.
   This is the paper's setting: a fixed set of GAN plates ("200,000 images are randomly cropped to obtain 800,000",
   §IV-C), with a fresh random crop (:class:`RandomPlateCrop`) each time an image is drawn.
-- ``generator``: no disk involved; each batch is rendered with :class:`~lprzoo.data.script.ScriptPlates` and passed
+- ``generator``: no disk involved; each batch is rendered with :class:`~lprzoo.render.plates.ScriptPlates` and passed
   through the generator(s) on the fly, new plates every epoch.
 
 On-the-fly translation runs **on the CPU inside the DataLoader workers** (in the main process when
@@ -29,13 +29,13 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.base import PlateDataModule
-from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.real import PlateImages, Sources
-from lprzoo.data.script import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
 from lprzoo.refine.translate import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
 from lprzoo.registry import DATAMODULES
+from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
 

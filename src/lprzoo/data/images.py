@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.sources import InvalidSampleError, Sample
 
 
@@ -25,6 +25,23 @@ def _perspective_coeffs(src: tuple[tuple[float, float], ...], dst: list[tuple[fl
     return np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float)).tolist()
 
 
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Grayscale, RGBA, LA and palette images -> RGB (transparent areas on white)."""
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", img.size, (255, 255, 255))
+        background.paste(img, mask=img.getchannel("A"))
+        img = background
+    return img.convert("RGB")
+
+
+def pil_to_plate(img: Image.Image, height: int = IMAGE_HEIGHT, width: int = IMAGE_WIDTH) -> torch.Tensor:
+    """A PIL image of a plate crop -> ``uint8 (3, height, width)`` RGB, resized as training crops are."""
+    img = _to_rgb(img).resize((width, height), Image.BILINEAR, reducing_gap=2.0)
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)  # (3, H, W)
+
+
 def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WIDTH) -> torch.Tensor:
     """Decode, convert to RGB (grayscale, RGBA and palette images included), rectify CCPD corners and resize.
 
@@ -36,19 +53,12 @@ def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WI
             if sample.corners is None and img.format == "JPEG":
                 img.draft("RGB", (width, height))  # decode at the smallest DCT scale still >= the target
             img.load()
-            if img.mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            if img.mode in ("RGBA", "LA"):
-                background = Image.new("RGB", img.size, (255, 255, 255))
-                background.paste(img, mask=img.getchannel("A"))
-                img = background
-            img = img.convert("RGB")
+            img = _to_rgb(img)
             if sample.corners is not None:
                 out = [(0, 0), (width * 4, 0), (width * 4, height * 4), (0, height * 4)]
                 coeffs = _perspective_coeffs(sample.corners, out)
                 img = img.transform((width * 4, height * 4), Image.Transform.PERSPECTIVE, coeffs, Image.BILINEAR)
-            img = img.resize((width, height), Image.BILINEAR, reducing_gap=2.0)
+            return pil_to_plate(img, height, width)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         reason = "empty file: 0 bytes" if "empty" in str(e).lower() else f"corrupt or truncated image: {e}"
         raise InvalidSampleError(sample.path, reason) from None
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)  # (3, H, W)

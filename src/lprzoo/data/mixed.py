@@ -19,7 +19,6 @@ model needs).
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,13 +29,15 @@ from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
 from torchvision.transforms.v2 import functional as TF
 
+from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.augment import PlateAugment
-from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.data.real import RealPlatesDataModule, Sources
-from lprzoo.data.sources import InvalidSampleError, SourceFormat
+from lprzoo.data.sources import SourceFormat
+from lprzoo.errors import CheckpointError
 from lprzoo.refine.dcgan import DCGANModule
 from lprzoo.refine.samples import to_uint8
 from lprzoo.registry import DATAMODULES
+from lprzoo.weights import read_weights
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,13 @@ def generate_dcgan_plates(checkpoint: str | Path, n: int, seed: int = 0, chunk: 
         raise FileNotFoundError(
             f"no DCGAN checkpoint at {path}; train one with `lprzoo fit --config recipes/dcgan.yaml`"
         )
-    try:  # weights_only: tensors and plain data only, never arbitrary pickled objects
-        module = DCGANModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, pickle.UnpicklingError) as e:
-        raise InvalidSampleError(path, f"not a DCGANModule checkpoint ({type(e).__name__}: {e})") from None
+    loaded = read_weights(path)  # the one loader: never unpickled
+    try:
+        hparams = {k: v for k, v in loaded.hparams.items() if not k.startswith("_")}
+        module = DCGANModule(**hparams)
+        module.load_state_dict(loaded.state_dict)
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(path, f"not a DCGANModule checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
     z = module.noise(n, generator=torch.Generator().manual_seed(seed))  # (n, z_dim)
     images = torch.empty(n, 3, 64, 64, dtype=torch.uint8)
     with Progress(transient=True) as progress:

@@ -17,24 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 from lprzoo.charset import Charset
+from lprzoo.errors import InvalidSampleError
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SourceFormat = Literal["auto", "filename", "labels", "ccpd"]
-
-
-class InvalidSampleError(ValueError):
-    """A data file that cannot be used, with the file and the reason.
-
-    ``InvalidSampleError(message)`` with one argument is how PyTorch re-raises it from a DataLoader worker; the CLI
-    then prints the message's last line, ``...InvalidSampleError: <file>: <reason>``.
-    """
-
-    def __init__(self, path: str | Path, reason: str | None = None) -> None:
-        super().__init__(f"{path}: {reason}" if reason is not None else str(path))
-        self.path = str(path)
-        self.reason = reason or ""
 
 
 @dataclass(frozen=True)

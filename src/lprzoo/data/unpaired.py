@@ -3,7 +3,7 @@
 Each item pairs a freshly rendered plate with a real crop drawn at random, with replacement, as in [44]'s
 unaligned dataset: an epoch is ``train_size`` items however few real crops there are (~1,600 here, 4,500 in the
 paper).  Like :class:`~lprzoo.data.script.ScriptDataModule`, item ``i`` of epoch ``e`` depends on
-``(seed, e, i)`` only, through the index ``e * train_size + i`` of :class:`~lprzoo.data.script.EpochIndexSampler`.
+``(seed, e, i)`` only, through the index ``e * train_size + i`` of :class:`~lprzoo.render.plates.EpochIndexSampler`.
 
 Both domains are decoded or rendered at the native 48 × 160 and then resized, so they share one resampling path;
 the real crops are decoded once, into memory, at ``setup``.
@@ -28,9 +28,9 @@ from torchvision.transforms.v2 import functional as TF
 
 from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages, Sources
-from lprzoo.data.script import EpochIndexSampler, ScriptPlates
 from lprzoo.data.sources import InvalidSampleError, SkipLog, read_source
 from lprzoo.registry import DATAMODULES
+from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
 

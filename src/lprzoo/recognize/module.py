@@ -7,27 +7,38 @@ The module only wires training: the network comes from the model registry by nam
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
-import torch.nn.functional as F
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.cli import OptimizerCallable
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
+from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset, CharsetMismatchError
-from lprzoo.data.batch import PlateBatch
 from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search
+from lprzoo.errors import CheckpointError
+from lprzoo.losses import ctc_loss
 from lprzoo.metrics import PlateMetrics
+from lprzoo.recognize.schedules import OneCycle
 from lprzoo.registry import MODELS
+from lprzoo.weights import RecognizerRecord, read_weights, recognizer_state
 
 log = logging.getLogger(__name__)
 
+StepsScheduler = Callable[[Optimizer, int], LRScheduler]
 
-def _adadelta(params) -> torch.optim.Optimizer:
-    """The paper's optimizer (§III-B): Adadelta, lr 1.0, no manual learning-rate schedule."""
-    return torch.optim.Adadelta(params, lr=1.0)
+
+def adamw(params) -> Optimizer:
+    """The project's training set-up (docs/results.md): AdamW, lr 2e-3, weight decay 0.01, with :class:`OneCycle`.
+
+    The paper's Adadelta (lr 1.0, §III-B) is ``--model.init_args.optimizer torch.optim.Adadelta`` with
+    ``--model.init_args.lr_scheduler lprzoo.recognize.schedules.Constant``.
+    """
+    return torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
 
 
 class CRNNModule(pl.LightningModule):
@@ -37,13 +48,15 @@ class CRNNModule(pl.LightningModule):
         arch: registered model name (``lprzoo.list_models()``), e.g. ``crnn``, ``lightcrnn-1.2``.
         arch_kwargs: extra keyword arguments of that model's builder (e.g. ``{"width_mult": 0.75}``).
         extra_chars: characters appended to the paper's 67; must equal the data module's (checked when a run starts).
-        optimizer: any ``torch.optim`` optimizer; Adadelta (lr 1.0) as in the paper by default.
-        lr_scheduler: any LR scheduler, stepped every ``scheduler_interval``.
+        optimizer: any ``torch.optim`` optimizer; AdamW (lr 2e-3, weight decay 0.01) by default.
+        lr_scheduler: called as ``lr_scheduler(optimizer, total_steps)`` with the trainer's estimated optimizer
+            steps, stepped every step (:mod:`lprzoo.recognize.schedules`: ``OneCycle`` by default, ``WarmupCosine``,
+            ``Constant``); ``null`` for none.
         beam_width: prefix beam width for top-N accuracies and predictions.
         top_n: the N of the reported top-N accuracies.
-        init_from: a checkpoint (``.ckpt`` or ``.safetensors``) whose weights initialise the network when ``fit``
+        init_from: a zoo name, ``.ckpt`` or ``.safetensors`` whose weights initialise the network when ``fit``
             starts, e.g. the GAN-pretrained model before fine-tuning on real crops (§IV-D, curriculum).
-        channels_last: use the channels-last memory format (a CPU/GPU speed lever; see ``docs/benchmarks.md``).
+        channels_last: use the channels-last memory format (faster on CPUs and GPUs; ``docs/benchmarks.md``).
         compile: wrap the network's forward in ``torch.compile``.
     """
 
@@ -52,13 +65,12 @@ class CRNNModule(pl.LightningModule):
         arch: str = "lightcrnn-1.2",
         arch_kwargs: dict[str, Any] | None = None,
         extra_chars: str = "",
-        optimizer: OptimizerCallable = _adadelta,
-        lr_scheduler: LRSchedulerCallable | None = None,
-        scheduler_interval: Literal["step", "epoch"] = "step",
+        optimizer: OptimizerCallable = adamw,
+        lr_scheduler: StepsScheduler | None = OneCycle,
         beam_width: int = 10,
         top_n: Sequence[int] = (3, 5),
         init_from: str | None = None,
-        channels_last: bool = False,
+        channels_last: bool = True,
         compile: bool = False,
     ) -> None:
         super().__init__()
@@ -75,27 +87,34 @@ class CRNNModule(pl.LightningModule):
         self._initialised = False
 
     # ---- weights --------------------------------------------------------------------------------------------
-    def load_weights(self, path: str | Path) -> None:
-        """Initialise the network from a Lightning checkpoint or a safetensors file of the same charset."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"init_from: no checkpoint at {path}; train it first (the recipe's header names the command, "
-                "e.g. `lprzoo fit --config recipes/gan_only.yaml` writes runs/gan_only/checkpoints/last.ckpt)"
-            )
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    def load_weights(self, source: str | Path) -> None:
+        """Initialise the network from a zoo name, a Lightning checkpoint or a safetensors file (:mod:`lprzoo.weights`).
 
-            state = load_file(path)
-            chars = None
-        else:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-            state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-            chars = ckpt.get("charset")
-        if chars is not None and chars != self.charset.chars:
-            raise CharsetMismatchError(f"{path} was trained with a different charset ({len(chars) + 1} classes)")
-        self.model.load_state_dict(state)
-        log.info("initialised %s from %s", self.hparams.arch, path)
+        The source must have this model's charset and architecture; anything else is a one-line error.
+        """
+        try:
+            state, record = recognizer_state(read_weights(source))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"init_from: no checkpoint at {source}; train it first (the recipe's header names the command), "
+                "or give a zoo name (`lprzoo zoo` lists them)"
+            ) from None
+        if record.charset != self.charset:
+            raise CharsetMismatchError(
+                f"init_from {source}: trained with {record.charset!r}, but this model has {self.charset!r}"
+            )
+        if (record.arch, record.arch_kwargs) != (self.hparams.arch, dict(self.hparams.arch_kwargs or {})):
+            raise CheckpointError(
+                source,
+                f"is a {record.arch} {record.arch_kwargs or ''} but the model is {self.hparams.arch}; "
+                f"set --model.init_args.arch {record.arch}",
+            )
+        self.model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        log.info("initialised %s from %s", self.hparams.arch, source)
+
+    def record(self) -> RecognizerRecord:
+        """This model's weight record (architecture, charset, input contract, decoding defaults)."""
+        return RecognizerRecord.from_hparams(dict(self.hparams))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["charset"] = self.charset.chars
@@ -126,16 +145,7 @@ class CRNNModule(pl.LightningModule):
         return self._forward(images).float().log_softmax(-1)
 
     def ctc_loss(self, log_probs: torch.Tensor, batch: PlateBatch) -> torch.Tensor:
-        b, t, _ = log_probs.shape
-        input_lengths = torch.full((b,), t, dtype=torch.long, device=log_probs.device)
-        return F.ctc_loss(
-            log_probs.transpose(0, 1),  # (T, B, K)
-            batch.targets,
-            input_lengths,
-            batch.target_lengths,
-            blank=0,
-            zero_infinity=True,
-        )
+        return ctc_loss(log_probs, batch.targets, batch.target_lengths)
 
     def training_step(self, batch: PlateBatch, batch_idx: int) -> torch.Tensor:
         loss = self.ctc_loss(self(batch.images), batch)
@@ -193,8 +203,6 @@ class CRNNModule(pl.LightningModule):
         optimizer = self.optimizer(self.parameters())
         if self.lr_scheduler is None:
             return optimizer
-        scheduler = self.lr_scheduler(optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval},
-        }
+        total_steps = int(self.trainer.estimated_stepping_batches)  # follows max_epochs, batch size, devices
+        scheduler = self.lr_scheduler(optimizer, total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

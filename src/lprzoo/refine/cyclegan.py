@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -34,12 +33,15 @@ from torch import Tensor, nn
 from torch.nn.functional import interpolate, l1_loss
 from torch.optim.lr_scheduler import LambdaLR
 
-from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH, PlateBatch
-from lprzoo.recognize.module import CRNNModule
+from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.charset import Charset
+from lprzoo.errors import MissingInputError
+from lprzoo.losses import ctc_loss
 from lprzoo.refine.adversarial import LSGAN, AdversarialStrategy
 from lprzoo.refine.networks import PatchDiscriminator, ResnetGenerator
 from lprzoo.refine.pool import ImagePool
 from lprzoo.refine.samples import log_grid
+from lprzoo.weights import load_recognizer
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class CycleGANModule(pl.LightningModule):
         decay_epochs: ... reaching 0 at epoch ``decay_start_epoch + decay_epochs`` (the paper stops at 30 epochs).
         sample_every_n_epochs: save a sample grid every this many epochs (0: never).
         num_samples: plates of each domain in the sample grid, taken from the first training batches.
-        label_keeper: a ``CRNNModule`` checkpoint (e.g. ``recipes/script_only.yaml``'s) read, frozen, on G(s);
+        label_keeper: a recognizer (zoo name, e.g. ``lightcrnn-1.2-script``, or a checkpoint) read, frozen, on G(s);
             its CTC loss against the render's label is added to G's loss.  Loaded at ``fit`` only and not saved in
             this module's checkpoints, so translating needs only the generator.  ``None``: the paper's losses only.
         lambda_label: weight of that CTC loss.
@@ -115,18 +117,20 @@ class CycleGANModule(pl.LightningModule):
         self._samples: tuple[Tensor, Tensor] | None = None  # fixed (S, R) for the sample grids
         self.last_sample_path = None
         self._keeper: list[nn.Module] = []  # the frozen recognizer, in a list so it is not a registered submodule
+        self._keeper_charset = Charset()
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.hparams.label_keeper and not self._keeper:
-            path = Path(self.hparams.label_keeper).expanduser()
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"label_keeper: no recognizer checkpoint at {path}; train one on rendered plates with "
-                    "`lprzoo fit --config recipes/script_only.yaml` (writes runs/script_only/checkpoints/last.ckpt)"
-                )
-            keeper = CRNNModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-            self._keeper.append(keeper.eval().requires_grad_(False))
-            log.info("label keeper: %s (%s), λ = %g", path, keeper.hparams.arch, self.hparams.lambda_label)
+            try:
+                net, record = load_recognizer(self.hparams.label_keeper)
+            except FileNotFoundError:
+                raise MissingInputError(
+                    f"label_keeper: no recognizer at {self.hparams.label_keeper}; use the zoo's "
+                    "`lightcrnn-1.2-script`, or train one with `lprzoo fit --config recipes/script_only.yaml`"
+                ) from None
+            self._keeper.append(net.requires_grad_(False))
+            self._keeper_charset = record.charset
+            log.info("label keeper: %s (%s), λ = %g", self.hparams.label_keeper, record.arch, self.hparams.lambda_label)
 
     def on_fit_start(self) -> None:
         for keeper in self._keeper:  # not a submodule, so Lightning does not move it with the rest
@@ -134,13 +138,13 @@ class CycleGANModule(pl.LightningModule):
 
     def label_loss(self, fake_r: Tensor, texts: list[str]) -> Tensor:
         """CTC loss of the frozen recognizer on ``G(s)`` ``(B, 3, H, W)`` in ``[-1, 1]`` against the render labels."""
-        keeper = self._keeper[0]
+        keeper, charset = self._keeper[0], self._keeper_charset
         images = fake_r.add(1).div(2)  # (B, 3, H, W) in [0, 1], the recognizer's input range
         if tuple(images.shape[-2:]) != (IMAGE_HEIGHT, IMAGE_WIDTH):
             images = interpolate(images, (IMAGE_HEIGHT, IMAGE_WIDTH), mode="bilinear", antialias=True)
-        targets, lengths = keeper.charset.encode_batch(texts)
-        batch = PlateBatch(images, texts, targets.to(fake_r.device), lengths.to(fake_r.device))
-        return keeper.ctc_loss(keeper(images), batch)  # log-probs (B, T, K) -> scalar
+        targets, lengths = charset.encode_batch(texts)
+        log_probs = keeper(images).float().log_softmax(-1)  # (B, T, K)
+        return ctc_loss(log_probs, targets.to(fake_r.device), lengths.to(fake_r.device))
 
     def forward(self, s: Tensor) -> Tensor:
         """Refine rendered plates: ``(B, 3, H, W)`` in ``[-1, 1]`` -> ``G(s)``, same shape and range."""

@@ -2,7 +2,7 @@
 
 Paper §IV-C, "GAN training and testing": the CycleGAN is saved after every epoch and "the last 20 models" generate
 100,000 plates, which keep "the license number [...] from SynthDataset" and take "the realistic style" from the
-real plates.  Here rendered plate ``i`` (:class:`~lprzoo.data.script.ScriptPlates`, i.e. ``lprzoo render``'s image
+real plates.  Here rendered plate ``i`` (:class:`~lprzoo.render.plates.ScriptPlates`, i.e. ``lprzoo render``'s image
 ``i``) goes through snapshot ``i % K`` of the ``K`` generators and is written as ``NNNNNNN_<label>.png`` with the
 label of its render; ``labels.tsv`` lists them all.
 
@@ -23,12 +23,10 @@ sha256) makes a resume with other settings an error instead of a silently mixed 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import json
 import logging
 import os
-import pickle
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,12 +40,14 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2.functional import resize
 
-from lprzoo.data.batch import IMAGE_HEIGHT, IMAGE_WIDTH
-from lprzoo.data.script import ScriptPlates
-from lprzoo.data.sources import InvalidSampleError
-from lprzoo.refine.cyclegan import CycleGANModule
+from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.errors import CheckpointError, InvalidSampleError
+from lprzoo.hub import sha256_file
+from lprzoo.refine.networks import ResnetGenerator
 from lprzoo.refine.samples import to_uint8
 from lprzoo.render import get_spec, resolve_degradations, save_preview
+from lprzoo.render.plates import ScriptPlates
+from lprzoo.weights import METADATA_KEY, read_weights
 
 log = logging.getLogger(__name__)
 
@@ -137,33 +137,33 @@ class ResizedGenerator(nn.Module):
         return resize(y, [h, w], antialias=True).clamp(-1, 1)  # (B, 3, h, w)
 
 
-def load_generator(path: str | Path) -> nn.Module:
-    """``G: S -> R`` of a ``CycleGANModule`` checkpoint, on the CPU, in eval mode; loaded ``weights_only``.
+def load_generator(source: str | Path) -> nn.Module:
+    """``G: S -> R`` on the CPU, in eval mode, from a ``CycleGANModule`` checkpoint or a zoo generator's safetensors.
 
-    A generator trained at a size other than the plate's 48×160 (the data module's ``size`` saved in the
-    checkpoint) comes wrapped in :class:`ResizedGenerator`, so it sees plates as it saw them in training.
+    Read through :func:`lprzoo.weights.read_weights` (never unpickled).  A generator trained at a size other than
+    the plate's 48×160 (the data module's ``size``) comes wrapped in :class:`ResizedGenerator`, so it sees plates
+    as it saw them in training.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise _missing(path)
-    try:  # weights_only: tensors and plain data only, never arbitrary pickled objects; the file is read once
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # no CLI metadata
-        module = CycleGANModule(**hparams)
-        module.load_state_dict(ckpt["state_dict"])
-        size = tuple(ckpt.get("datamodule_hyper_parameters", {}).get("size", (IMAGE_HEIGHT, IMAGE_WIDTH)))
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, pickle.UnpicklingError) as e:
-        raise InvalidSampleError(path, f"not a CycleGANModule checkpoint ({type(e).__name__}: {e})") from None
-    G = module.G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(module.G, size)
+    try:
+        loaded = read_weights(source)
+    except FileNotFoundError:
+        raise _missing(source) from None
+    if loaded.metadata:  # a zoo generator: {"lprzoo": {"kind": "generator", "ngf": .., "n_blocks": .., "size": ..}}
+        meta = json.loads(loaded.metadata.get(METADATA_KEY, "{}"))
+        state = loaded.state_dict
+    else:
+        meta = {**loaded.hparams, "size": loaded.hparams["_datamodule"].get("size")}
+        state = {k[2:]: v for k, v in loaded.state_dict.items() if k.startswith("G.")}
+    if not state:
+        raise CheckpointError(loaded.path, "not a CycleGANModule checkpoint (no generator weights inside)")
+    G = ResnetGenerator(3, 3, int(meta.get("ngf", 64)), int(meta.get("n_blocks", 6)))
+    try:
+        G.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as e:
+        raise CheckpointError(loaded.path, f"generator weights do not fit: {str(e).splitlines()[0]}") from None
+    size = tuple(meta.get("size") or (IMAGE_HEIGHT, IMAGE_WIDTH))
+    G = G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(G, size)
     return G.eval()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---- the predict loop ---------------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ def _manifest(spec: str, degradations: str, seed: int, image_format: str, checkp
         "degradations": dataclasses.asdict(resolve_degradations(degradations)),
         "seed": seed,
         "format": image_format,
-        "generators_sha256": [_sha256(p) for p in checkpoints],
+        "generators_sha256": [sha256_file(p) for p in checkpoints],
         "generator_files": [str(p) for p in checkpoints],
     }
     return json.loads(json.dumps(manifest, ensure_ascii=False))  # tuples -> lists, as when read back

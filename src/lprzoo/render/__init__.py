@@ -9,73 +9,58 @@ Example::
 
 from __future__ import annotations
 
-from lprzoo.render.dataset import compare_with_real, item_rng, render_to_folder, save_preview
-from lprzoo.render.degrade import (
-    Affine,
-    ColorJitter,
-    CropJitter,
-    Defocus,
-    Degradations,
-    Dirt,
-    GaussianNoise,
-    Jpeg,
-    LowRes,
-    MotionBlur,
-    Perspective,
-    ScaleJitter,
-    Shadow,
-    UnevenLight,
-)
-from lprzoo.render.fonts import FONTS, FontNotFoundError, FontSource, cjk_font_path, glyph_mask, register_font
-from lprzoo.render.renderer import PlateRenderer, resolve_degradations
-from lprzoo.render.rules import (
-    estimate_province_weights,
-    explain_invalid,
-    grammar,
-    is_valid_plate,
-    is_valid_prefix,
-    read_labels,
-    sample_plate_text,
-)
-from lprzoo.render.specs import SPECS, PlateSpec, Row, get_spec, register_spec
+import importlib
+from typing import Any
 
-__all__ = [
-    "FONTS",
-    "SPECS",
-    "Affine",
-    "ColorJitter",
-    "CropJitter",
-    "Defocus",
-    "Degradations",
-    "Dirt",
-    "FontNotFoundError",
-    "FontSource",
-    "GaussianNoise",
-    "Jpeg",
-    "LowRes",
-    "MotionBlur",
-    "Perspective",
-    "PlateRenderer",
-    "PlateSpec",
-    "Row",
-    "ScaleJitter",
-    "Shadow",
-    "UnevenLight",
-    "cjk_font_path",
-    "compare_with_real",
-    "estimate_province_weights",
-    "explain_invalid",
-    "get_spec",
-    "glyph_mask",
-    "grammar",
-    "is_valid_plate",
-    "is_valid_prefix",
-    "item_rng",
-    "read_labels",
-    "register_font",
-    "register_spec",
-    "render_to_folder",
-    "resolve_degradations",
-    "sample_plate_text",
-    "save_preview",
-]
+# OpenCV (degradations, folders) is imported only when a renderer is used, so that `lprzoo.load` stays light.
+_LAZY = {
+    "compare_with_real": "lprzoo.render.dataset",
+    "item_rng": "lprzoo.render.dataset",
+    "render_to_folder": "lprzoo.render.dataset",
+    "save_preview": "lprzoo.render.dataset",
+    "Affine": "lprzoo.render.degrade",
+    "ColorJitter": "lprzoo.render.degrade",
+    "CropJitter": "lprzoo.render.degrade",
+    "Defocus": "lprzoo.render.degrade",
+    "Degradations": "lprzoo.render.degrade",
+    "Dirt": "lprzoo.render.degrade",
+    "GaussianNoise": "lprzoo.render.degrade",
+    "Jpeg": "lprzoo.render.degrade",
+    "LowRes": "lprzoo.render.degrade",
+    "MotionBlur": "lprzoo.render.degrade",
+    "Perspective": "lprzoo.render.degrade",
+    "ScaleJitter": "lprzoo.render.degrade",
+    "Shadow": "lprzoo.render.degrade",
+    "UnevenLight": "lprzoo.render.degrade",
+    "FONTS": "lprzoo.render.fonts",
+    "FontNotFoundError": "lprzoo.render.fonts",
+    "FontSource": "lprzoo.render.fonts",
+    "cjk_font_path": "lprzoo.render.fonts",
+    "glyph_mask": "lprzoo.render.fonts",
+    "register_font": "lprzoo.render.fonts",
+    "PlateRenderer": "lprzoo.render.renderer",
+    "resolve_degradations": "lprzoo.render.renderer",
+    "estimate_province_weights": "lprzoo.render.rules",
+    "explain_invalid": "lprzoo.render.rules",
+    "grammar": "lprzoo.render.rules",
+    "is_valid_plate": "lprzoo.render.rules",
+    "is_valid_prefix": "lprzoo.render.rules",
+    "read_labels": "lprzoo.render.rules",
+    "sample_plate_text": "lprzoo.render.rules",
+    "SPECS": "lprzoo.render.specs",
+    "PlateSpec": "lprzoo.render.specs",
+    "Row": "lprzoo.render.specs",
+    "get_spec": "lprzoo.render.specs",
+    "register_spec": "lprzoo.render.specs",
+}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lprzoo.render' has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

@@ -2,7 +2,7 @@
 
 Image ``i`` is drawn from ``numpy.random.SeedSequence([seed, 0, i])`` (:func:`item_rng`): it depends on nothing
 else, so results are identical for any number of render processes, an interrupted :func:`render_to_folder` resumes
-without duplicates or gaps, and folder image ``i`` equals ``lprzoo.data.script.ScriptPlates(n, {spec: 1},
+without duplicates or gaps, and folder image ``i`` equals ``lprzoo.render.plates.ScriptPlates(n, {spec: 1},
 seed=seed)[i]`` (the on-the-fly dataset) before file encoding.
 """
 

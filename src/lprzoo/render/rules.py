@@ -232,3 +232,10 @@ def estimate_province_weights(labels: Iterable[str] | str | Path, smoothing: flo
     if total <= 0:
         raise ValueError("no province characters among the labels and smoothing=0")
     return {c: (counts[c] + smoothing) / total for c in PROVINCES}
+
+
+def plate_spec_of(text: str) -> str | None:
+    """The first registered plate spec whose grammar ``text`` fits (``"blue"``, ``"green"``, ...), or ``None``."""
+    from lprzoo.render.specs import SPECS
+
+    return next((name for name in SPECS if is_valid_plate(text, name)), None)

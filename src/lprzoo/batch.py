@@ -1,4 +1,4 @@
-"""The typed batch every recognizer data module yields.
+"""The input contract and the typed batch every recognizer data module yields.
 
 A dataset item is ``(image, text)``: a ``uint8`` tensor ``(3, H, W)`` and its label (``""`` when unlabelled,
 e.g. for ``predict``).  :class:`PlateCollate` stacks items into a :class:`PlateBatch`, encoding labels with the
@@ -14,9 +14,33 @@ import torch
 
 from lprzoo.charset import Charset
 
-# Paper §III-B: "images are resized to 160 × 48 × 3 before fed to networks".
-IMAGE_HEIGHT = 48
-IMAGE_WIDTH = 160
+
+@dataclass(frozen=True)
+class InputContract:
+    """What a recognizer takes: ``(B, 3, height, width)`` RGB floats in ``value_range``, normalised inside the model
+    by ``mean``/``std``.  Declared once here; it travels with trained weights (:mod:`lprzoo.weights`).
+
+    Paper §III-B: "images are resized to 160 × 48 × 3 before fed to networks".
+    """
+
+    height: int = 48
+    width: int = 160
+    channels: str = "RGB"
+    value_range: tuple[float, float] = (0.0, 1.0)
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InputContract:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+INPUT = InputContract()
+IMAGE_HEIGHT = INPUT.height
+IMAGE_WIDTH = INPUT.width
 
 
 @dataclass

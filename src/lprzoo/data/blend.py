@@ -1,0 +1,180 @@
+"""``BlendedDataModule``: fine-tuning that does not forget (issue adapt-target; paper §IV-G's fine-tune, extended).
+
+Real labelled crops are few and skewed (``real/train`` is 45 % 皖 with almost no 苏, 粤 or yellow plates), so a
+model fine-tuned on them alone forgets the provinces and colours its pre-training covered (measured: docs/gan.md).
+This module draws every training item from one of several labelled sources by weight:
+
+- ``real``: labelled crops (augmented with :class:`~lprzoo.data.augment.PlateAugment`);
+- ``render``: plates rendered on the fly (:class:`~lprzoo.render.plates.ScriptPlates`, all 31 provinces);
+- ``translated``: a ``lprzoo translate`` folder of GAN-refined plates (augmented);
+- ``pseudo``: a ``lprzoo pseudo-label`` folder of self-labelled target crops (augmented).
+
+Item ``i`` of epoch ``e`` picks its source and its image from ``SeedSequence([seed, e, i])`` alone, through
+:class:`~lprzoo.render.plates.EpochIndexSampler` (so DDP ranks shard it and any worker count gives the same batches).
+Validation and test use real crops only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from jsonargparse import lazy_instance
+from torch.utils.data import Dataset
+
+from lprzoo.data.augment import PlateAugment
+from lprzoo.data.real import PlateImages, RealPlatesDataModule, Sources
+from lprzoo.data.sources import SourceFormat
+from lprzoo.errors import MissingInputError
+from lprzoo.registry import DATAMODULES
+from lprzoo.render import estimate_province_weights
+from lprzoo.render.dataset import item_rng
+from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
+
+log = logging.getLogger(__name__)
+
+
+class BlendedPlates(Dataset):
+    """Index ``e * length + i`` -> an item of one of ``parts``, chosen with probability ``weights`` (seeded).
+
+    A :class:`ScriptPlates` part is indexed by its own epoch scheme (new plates every epoch); any other part by a
+    uniformly drawn index, then ``transforms[k]`` (if any) is applied.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[Dataset],
+        weights: Sequence[float],
+        length: int,
+        seed: int = 0,
+        transforms: Sequence[Callable[[torch.Tensor], torch.Tensor] | None] | None = None,
+    ) -> None:
+        w = np.asarray(weights, float)
+        if len(parts) != len(w) or not len(parts) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"BlendedPlates: {len(parts)} parts need as many non-negative weights, got {weights}")
+        self.parts, self.length, self.seed = list(parts), length, seed
+        self.cumulative = np.cumsum(w / w.sum())
+        self.transforms = list(transforms or [None] * len(parts))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str] | None:
+        epoch, i = divmod(int(index), self.length)
+        rng = item_rng(self.seed, i, epoch + 1_000_003)  # a stream of its own, apart from the renders' (seed, e, i)
+        k = min(int(np.searchsorted(self.cumulative, rng.random(), side="right")), len(self.parts) - 1)
+        part = self.parts[k]
+        if isinstance(part, ScriptPlates):
+            return part[epoch * part.length + i % part.length]
+        item = part[int(rng.integers(len(part)))]
+        if item is None or self.transforms[k] is None:
+            return item
+        image, text, path = item
+        return self.transforms[k](image), text, path
+
+
+@DATAMODULES.register("blended")
+class BlendedDataModule(RealPlatesDataModule):
+    """Real crops blended with rendered, GAN-translated and pseudo-labelled plates, by weight, for training.
+
+    Args:
+        train, val, test, predict: real crop sources (see :class:`~lprzoo.data.real.RealPlatesDataModule`).
+        real_weight, render_weight, translated_weight, pseudo_weight: the share of each source in a training
+            epoch (normalised; a source with weight 0 or no data is left out).
+        translated: a ``lprzoo translate`` output folder.
+        pseudo: a ``lprzoo pseudo-label`` output folder (or any labelled source).
+        train_size: items per epoch; default ``len(train) / real share`` (every real crop about once per epoch).
+        specs, degradations, province_weights, latin_fonts: the renders (see
+            :class:`~lprzoo.data.script.ScriptDataModule`); provinces uniform by default.
+        seed: seed of the blend and the renders.
+        val_fraction, split_seed, format, augment, cache, skip_invalid, extra_chars, batch_size, num_workers: as for
+            :class:`~lprzoo.data.real.RealPlatesDataModule`; ``augment`` applies to real, translated and pseudo
+            crops (renders carry their own degradations).
+    """
+
+    def __init__(
+        self,
+        train: Sources = None,
+        val: Sources = None,
+        test: Sources = None,
+        predict: Sources = None,
+        real_weight: float = 0.5,
+        render_weight: float = 0.5,
+        translated: Sources = None,
+        translated_weight: float = 0.0,
+        pseudo: Sources = None,
+        pseudo_weight: float = 0.0,
+        train_size: int | None = None,
+        specs: dict[str, float] | None = None,
+        degradations: str = "default",
+        province_weights: dict[str, float] | str | None = None,
+        latin_fonts: list[str] | None = None,
+        seed: int = 0,
+        val_fraction: float = 0.0,
+        split_seed: int = 0,
+        format: SourceFormat = "auto",
+        augment: PlateAugment | None = lazy_instance(PlateAugment),
+        cache: bool = True,
+        skip_invalid: bool = False,
+        extra_chars: str = "",
+        batch_size: int = 64,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__(
+            train, val, test, predict, val_fraction, split_seed, format, augment, cache, skip_invalid,
+            extra_chars, batch_size, num_workers,
+        )  # fmt: skip
+        self.save_hyperparameters(ignore=["augment"])
+        self.specs = specs or {"blue": 0.6, "yellow": 0.35, "green": 0.05}
+        self.train_set: BlendedPlates | None = None
+
+    def _labelled(self, sources: Sources, name: str, command: str) -> PlateImages:
+        paths = [sources] if isinstance(sources, str) else list(sources or [])
+        for p in paths:
+            from pathlib import Path
+
+            if not Path(p).expanduser().exists():
+                raise MissingInputError(f"{name}: no data at {p}; produce it with `{command}`")
+        from lprzoo.data.sources import read_source
+
+        samples = [s for p in paths for s in read_source(p, self.charset, self.hparams.format, self.skips)]
+        return PlateImages(samples, None, self.hparams.cache, self.skips, name=name)
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage != "fit" or self.train_set is not None:
+            return
+        hp = self.hparams
+        real = self.datasets["train"]
+        real.transform = None  # augmentation is applied by the blend, once per drawn item
+        parts: list[Dataset] = [real]
+        weights = [hp.real_weight]
+        transforms = [self.augment]
+        if hp.render_weight > 0:
+            provinces = hp.province_weights
+            if isinstance(provinces, str):
+                provinces = estimate_province_weights(provinces)
+            parts.append(
+                ScriptPlates(max(len(real), 1024), self.specs, hp.degradations, provinces, hp.seed, hp.latin_fonts)
+            )
+            weights.append(hp.render_weight)
+            transforms.append(None)
+        if hp.translated and hp.translated_weight > 0:
+            parts.append(self._labelled(hp.translated, "translated", "lprzoo translate --generator ... --out DIR"))
+            weights.append(hp.translated_weight)
+            transforms.append(self.augment)
+        if hp.pseudo and hp.pseudo_weight > 0:
+            parts.append(self._labelled(hp.pseudo, "pseudo", "lprzoo pseudo-label --model M --images DIR --out DIR"))
+            weights.append(hp.pseudo_weight)
+            transforms.append(self.augment)
+        real_share = hp.real_weight / sum(weights) if hp.real_weight > 0 else 0
+        length = hp.train_size or (round(len(real) / real_share) if real_share else 10 * len(real))
+        self.train_set = BlendedPlates(parts, weights, length, hp.seed, transforms)
+        share = ", ".join(f"{type(p).__name__}({len(p)}) × {w / sum(weights):.2f}" for p, w in zip(parts, weights))
+        log.info("blended training set: %d items per epoch from %s", length, share)
+
+    def train_dataloader(self):
+        assert self.train_set is not None
+        return self.loader(self.train_set, sampler=EpochIndexSampler(self.train_set, self.hparams.seed), drop_last=True)

@@ -1,0 +1,173 @@
+"""Where weights come from: the zoo's records, the user cache and sha256-verified downloads.
+
+Resolution order of :func:`resolve` (issue "zoo"; torchvision ``Weights`` / timm ``PretrainedCfg`` in spirit):
+
+1. a zoo name (``lightcrnn-1.2-adapt``): its record in ``zoo/<name>.yaml`` names the weights file and its sha256;
+   the file is taken from ``zoo/`` when present, else from the user cache, else downloaded from the record's
+   ``url`` into the cache;
+2. an existing local file;
+3. an ``http(s)://`` URL **with** a sha256 (``https://host/x.safetensors#sha256=<hex>``): downloaded once into the
+   cache.  A URL without a hash is refused: nothing unverified is ever read, and nothing is ever unpickled.
+
+Downloads are atomic (a temporary file renamed into place only once its sha256 matches), so an interrupted or
+corrupt download leaves nothing in the cache.  The cache is ``~/.cache/lprzoo`` or ``$LPRZOO_CACHE``; the zoo folder
+is the repository's ``zoo/`` or ``$LPRZOO_ZOO``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lprzoo.errors import CheckpointError, LprzooError
+
+_SHA_IN_URL = re.compile(r"#sha256=([0-9a-fA-F]{64})$")
+
+
+def zoo_dir() -> Path:
+    """The folder of zoo records: ``$LPRZOO_ZOO`` or the repository's ``zoo/``."""
+    return Path(os.environ.get("LPRZOO_ZOO", Path(__file__).resolve().parents[2] / "zoo"))
+
+
+def cache_dir() -> Path:
+    """The user cache of downloaded weights: ``$LPRZOO_CACHE`` or ``~/.cache/lprzoo``."""
+    return Path(os.environ.get("LPRZOO_CACHE", Path.home() / ".cache" / "lprzoo")).expanduser()
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ZooRecord:
+    """One zoo entry, read from ``zoo/<name>.yaml``: the weights file, its hash and everything measured about it."""
+
+    name: str
+    kind: str  # "recognizer" or "generator"
+    file: str
+    sha256: str
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # recipe, command, data, metrics, size, speed, license
+
+    @classmethod
+    def read(cls, path: Path) -> ZooRecord:
+        import yaml  # PyYAML: a Lightning dependency, but importing it does not import Lightning
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        weights = data.get("weights", {})
+        known = {"name", "kind", "weights"}
+        return cls(
+            name=data["name"],
+            kind=data.get("kind", "recognizer"),
+            file=weights["file"],
+            sha256=weights["sha256"],
+            url=weights.get("url"),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def zoo_records() -> dict[str, ZooRecord]:
+    """Every zoo record by name (``zoo/*.yaml``)."""
+    folder = zoo_dir()
+    if not folder.is_dir():
+        return {}
+    records = (ZooRecord.read(p) for p in sorted(folder.glob("*.yaml")))
+    return {r.name: r for r in records}
+
+
+def download(url: str, sha256: str, target: Path, progress: bool = True) -> Path:
+    """Fetch ``url`` into ``target`` atomically, verifying ``sha256``; a second call finds it in place.
+
+    Raises:
+        CheckpointError: the download failed or its hash differs; nothing is left at ``target``.
+    """
+    if target.is_file() and sha256_file(target) == sha256.lower():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            bar = _bar(progress, total, target.name)
+            while block := response.read(1 << 20):
+                out.write(block)
+                digest.update(block)
+                if bar is not None:
+                    bar[0].advance(bar[1], len(block))
+            if bar is not None:
+                bar[0].stop()
+            if total and out.tell() != total:
+                raise CheckpointError(url, f"truncated download: {out.tell()} of {total} bytes")
+        if digest.hexdigest() != sha256.lower():
+            raise CheckpointError(url, f"sha256 mismatch: expected {sha256[:12]}…, got {digest.hexdigest()[:12]}…")
+        os.replace(tmp, target)
+    except OSError as e:
+        raise CheckpointError(url, f"download failed: {e}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _bar(enabled: bool, total: int, name: str):
+    if not enabled:
+        return None
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    progress.start()
+    return progress, progress.add_task(f"downloading {name}", total=total or None)
+
+
+def resolve(source: str | Path) -> tuple[Path, ZooRecord | None]:
+    """A zoo name, local path or hashed URL -> a verified local file (and the zoo record, if any).
+
+    Raises:
+        LprzooError: an unknown name, a missing file, an unhashed URL or a failed download, in one line.
+    """
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        match = _SHA_IN_URL.search(text)
+        if match is None:
+            raise CheckpointError(
+                text,
+                "a URL needs its sha256 (`URL#sha256=<64 hex>`) or a zoo record; unverified remote weights "
+                "are never read (and checkpoints are never unpickled)",
+            )
+        url = text[: match.start()]
+        name = Path(urllib.request.urlparse(url).path).name or "weights"
+        return download(url, match[1], cache_dir() / match[1][:16] / name), None
+    path = Path(text).expanduser()
+    if path.exists():
+        return path, None
+    records = zoo_records()
+    if text in records:
+        record = records[text]
+        local = zoo_dir() / record.file
+        if local.is_file():
+            return local, record
+        cached = cache_dir() / record.sha256[:16] / Path(record.file).name
+        if cached.is_file():
+            return cached, record
+        if record.url:
+            return download(record.url, record.sha256, cached), record
+        raise CheckpointError(local, f"zoo entry {text!r}: weights file missing and the record has no url")
+    if "/" in text or text.endswith((".ckpt", ".safetensors", ".pt", ".pth")):
+        raise MissingCheckpoint(f"no weights at {path}")
+    hint = ", ".join(sorted(records)) or "none (no zoo/ folder found)"
+    raise LprzooError(f"{text!r} is neither a file nor a zoo entry; zoo entries: {hint}")
+
+
+class MissingCheckpoint(LprzooError, FileNotFoundError):
+    """A weights path that does not exist."""

@@ -1,0 +1,58 @@
+"""The default training precision, chosen by the machine (never hard-coded in a recipe).
+
+bf16 autocast is fast only where the hardware computes bf16 natively: GPUs with bf16 support (Ampere and newer),
+and CPUs with AVX512_BF16 or AMX-BF16.  Elsewhere, e.g. on AVX2-only CPUs, PyTorch emulates it and a LightCRNN
+training step is ~6x slower than fp32 (measured, docs/benchmarks.md), so the default there is ``32-true``.
+An explicit ``--trainer.precision`` always wins.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where it cannot be read, e.g. macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def choose_precision(
+    accelerator: str | None = "auto",
+    flags: frozenset[str] | set[str] | None = None,
+    cuda_available: bool | None = None,
+    cuda_bf16: bool | None = None,
+) -> tuple[str, str]:
+    """``(precision, why)`` for Lightning's ``Trainer(precision=...)`` on this machine.
+
+    Args:
+        accelerator: the trainer's accelerator (``auto``, ``cpu``, ``gpu``, ``cuda``, ...).
+        flags, cuda_available, cuda_bf16: the machine's facts; read from it when ``None`` (tests pass them).
+    """
+    accelerator = str(accelerator or "auto").lower()
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and cuda_available)
+    if on_gpu:
+        if cuda_bf16 is None:
+            cuda_bf16 = cuda_available and torch.cuda.is_bf16_supported()
+        if cuda_bf16:
+            return "bf16-mixed", "the GPU computes bf16 natively"
+        return "32-true", "the GPU has no native bf16"
+    flags = cpu_flags() if flags is None else frozenset(flags)
+    native = [f for f in NATIVE_BF16_CPU_FLAGS if f in flags]
+    if native:
+        return "bf16-mixed", f"the CPU computes bf16 natively ({', '.join(native)})"
+    return "32-true", "the CPU has no native bf16 (no avx512_bf16 / amx_bf16): bf16 would be emulated, ~6x slower"

@@ -1,0 +1,184 @@
+"""``PlateReader``: a trained recognizer as a function from images to readings (render → … → **decode**).
+
+``lprzoo.load(name | path | url)`` returns one.  It needs neither Lightning nor OpenCV: weights come through
+:mod:`lprzoo.weights` (the record says how to build the network, which charset it reads and what input it
+takes), images are converted as training crops are (:mod:`lprzoo.data.images`), decoding is :mod:`lprzoo.decode`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from lprzoo.data.images import load_plate, pil_to_plate
+from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
+from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search
+from lprzoo.errors import LprzooError
+from lprzoo.weights import RecognizerRecord, load_recognizer
+
+ImageLike = Union[str, Path, "Image.Image", np.ndarray, torch.Tensor]  # noqa: F821
+
+
+@dataclass
+class PlateReading:
+    """One plate read.
+
+    Attributes:
+        text: the best reading (beam search top-1; greedy best path when ``beam_width`` is 1).
+        confidence: the reading's probability in ``[0, 1]``.
+        char_confidences: per character, its highest frame probability (empty when beam and greedy disagree).
+        topn: ``[(text, probability), ...]``, best first.
+        valid: whether ``text`` fits a plate grammar (``spec`` names which: blue, yellow, green, ...).
+        source: the file name, or ``"<array>"`` / ``"<tensor>"`` / ``"<PIL>"``.
+    """
+
+    text: str
+    confidence: float
+    char_confidences: list[float] = field(default_factory=list)
+    topn: list[tuple[str, float]] = field(default_factory=list)
+    valid: bool = False
+    spec: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tensor, str]:
+    """Any supported image -> ``uint8 (3, height, width)`` and a name for it."""
+    from PIL import Image
+
+    if isinstance(image, (str, Path)):
+        path = Path(image).expanduser()
+        if not path.is_file():
+            raise LprzooError(f"{path}: no such image file")
+        return load_plate(Sample(str(path)), height, width), str(path)
+    if isinstance(image, Image.Image):
+        return pil_to_plate(image, height, width), "<PIL>"
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+            raise LprzooError(f"a numpy image must be HWC uint8 (1, 3 or 4 channels), got {image.shape} {image.dtype}")
+        if image.ndim == 3 and image.shape[2] == 1:
+            image = image[:, :, 0]
+        return pil_to_plate(Image.fromarray(np.ascontiguousarray(image)), height, width), "<array>"
+    if isinstance(image, torch.Tensor):
+        x = image.detach().cpu()
+        if x.ndim != 3 or x.shape[0] not in (1, 3):
+            raise LprzooError(f"a tensor image must be (3, H, W) or (1, H, W), got {tuple(x.shape)}")
+        x = x.expand(3, -1, -1) if x.shape[0] == 1 else x
+        x = x.float() if x.dtype == torch.uint8 else x.float().clamp(0, 1) * 255  # uint8 or [0, 1] floats
+        x = torch.nn.functional.interpolate(x[None], (height, width), mode="bilinear", antialias=True)[0]
+        return x.round().clamp(0, 255).to(torch.uint8), "<tensor>"
+    raise LprzooError(
+        f"cannot read a plate from {type(image).__name__}; give a path, PIL image, HWC uint8 array or tensor"
+    )
+
+
+def _expand(images: ImageLike | Sequence[ImageLike]) -> tuple[list[ImageLike], bool]:
+    """A single image, a folder, or a list -> a flat list, and whether a single image was given."""
+    if isinstance(images, (str, Path)) and Path(images).expanduser().is_dir():
+        folder = Path(images).expanduser()
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), False
+    if isinstance(images, torch.Tensor) and images.ndim == 4:
+        return list(images), False
+    if isinstance(images, (list, tuple)):
+        return list(images), False
+    return [images], True
+
+
+class PlateReader:
+    """Reads plates with a trained recognizer: ``reader(images) -> PlateReading | list[PlateReading]``.
+
+    Args:
+        net: the recognizer network, ``(B, 3, H, W)`` in ``[0, 1]`` -> logits ``(B, T, K)``.
+        record: its :class:`~lprzoo.weights.RecognizerRecord` (charset, input contract, decoding defaults).
+        device: where the network runs.
+        beam_width: prefix beam width (1: greedy); default the record's.
+        top_n: readings returned per plate; default the record's.
+        batch_size: images per forward pass.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        record: RecognizerRecord,
+        device: str | torch.device = "cpu",
+        beam_width: int | None = None,
+        top_n: int | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.record = record
+        self.charset = record.charset
+        self.beam_width = record.beam_width if beam_width is None else beam_width
+        self.top_n = record.top_n if top_n is None else top_n
+        self.batch_size = batch_size
+
+    def __repr__(self) -> str:
+        name = self.record.name or self.record.arch
+        return f"PlateReader({name!r}, {self.charset!r}, beam_width={self.beam_width}, device={str(self.device)!r})"
+
+    @torch.inference_mode()
+    def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` plates -> log-probabilities ``(B, T, K)`` on the CPU."""
+        x = plates.to(self.device).float().div_(255.0)  # (B, 3, H, W) in [0, 1]
+        return self.net(x).float().log_softmax(-1).cpu()  # (B, T, K)
+
+    def decode(self, log_probs: torch.Tensor) -> list[Prediction]:
+        if self.beam_width > 1:
+            return prefix_beam_search(log_probs, self.charset, self.beam_width, self.top_n)
+        return greedy_decode(log_probs, self.charset)
+
+    def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
+        """Stream readings batch by batch (flat memory over any number of images)."""
+        from lprzoo.render.rules import plate_spec_of
+
+        contract = self.record.input
+        batch: list[tuple[torch.Tensor, str]] = []
+
+        def flush() -> list[PlateReading]:
+            plates = torch.stack([t for t, _ in batch])  # (B, 3, H, W) uint8
+            out = []
+            for (_, name), p in zip(batch, self.decode(self.log_probs(plates))):
+                spec = plate_spec_of(p.text)
+                out.append(PlateReading(p.text, p.confidence, p.char_confidences, p.topn, spec is not None, spec, name))
+            batch.clear()
+            return out
+
+        for image in images:
+            batch.append(_plate_tensor(image, contract.height, contract.width))
+            if len(batch) == self.batch_size:
+                yield from flush()
+        if batch:
+            yield from flush()
+
+    def __call__(self, images: ImageLike | Sequence[ImageLike]) -> PlateReading | list[PlateReading]:
+        """Read one image (-> one reading) or a list / folder / ``(B, 3, H, W)`` tensor (-> a list)."""
+        items, single = _expand(images)
+        readings = list(self.read_batches(items))
+        return readings[0] if single else readings
+
+
+def load(
+    source: str | Path,
+    device: str | torch.device = "cpu",
+    beam_width: int | None = None,
+    top_n: int | None = None,
+    batch_size: int = 64,
+) -> PlateReader:
+    """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt``) or a hashed URL.
+
+    Example::
+
+        reader = lprzoo.load("lightcrnn-1.2-adapt")
+        reader("car.jpg").text
+    """
+    net, record = load_recognizer(source, device)
+    return PlateReader(net, record, device, beam_width, top_n, batch_size)

@@ -1,0 +1,194 @@
+"""The project's one checkpoint loader: Lightning checkpoints, safetensors files and zoo entries alike.
+
+A trained recognizer's file carries its **record** (:class:`RecognizerRecord`): architecture and its arguments,
+charset, input contract and decoding defaults, so the file alone rebuilds a ready network:
+
+- a safetensors file keeps it as JSON under the metadata key ``lprzoo``;
+- a Lightning checkpoint of :class:`~lprzoo.recognize.module.CRNNModule` keeps it in its ``hyper_parameters``.
+
+Everything is read with ``weights_only=True`` or from safetensors: nothing is ever unpickled.  Remote files come
+only through :func:`lprzoo.hub.resolve` (sha256-verified).  Networks are built through the model registry, so this
+module imports no pipeline stage.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lprzoo.batch import INPUT, InputContract
+from lprzoo.charset import Charset
+from lprzoo.errors import CheckpointError
+from lprzoo.hub import ZooRecord, resolve, sha256_file
+from lprzoo.registry import MODELS
+
+METADATA_KEY = "lprzoo"
+
+
+@dataclass
+class RecognizerRecord:
+    """Everything needed to run a trained recognizer besides its tensors."""
+
+    arch: str = "lightcrnn-1.2"
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    extra_chars: str = ""
+    input: InputContract = INPUT
+    beam_width: int = 10
+    top_n: int = 5
+    name: str | None = None  # the zoo name, when it came from the zoo
+
+    @property
+    def charset(self) -> Charset:
+        return Charset(self.extra_chars)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["input"] = self.input.to_dict()
+        return json.dumps(d, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RecognizerRecord:
+        d = dict(d)
+        d["input"] = InputContract.from_dict(d["input"]) if "input" in d else INPUT
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_hparams(cls, hp: dict[str, Any]) -> RecognizerRecord:
+        """The record of a ``CRNNModule`` checkpoint's hyper-parameters."""
+        top_n = hp.get("top_n") or (5,)
+        return cls(
+            arch=hp.get("arch", "lightcrnn-1.2"),
+            arch_kwargs=dict(hp.get("arch_kwargs") or {}),
+            extra_chars=hp.get("extra_chars", ""),
+            beam_width=int(hp.get("beam_width", 10)),
+            top_n=int(max(top_n) if isinstance(top_n, (list, tuple)) else top_n),
+        )
+
+    def build(self) -> nn.Module:
+        """A randomly initialised network of this record's architecture."""
+        return MODELS.get(self.arch)(num_classes=self.charset.num_classes, **self.arch_kwargs)
+
+
+@dataclass
+class LoadedWeights:
+    """What :func:`read_weights` found: the tensors, the metadata of the file and where it came from."""
+
+    path: Path
+    state_dict: dict[str, torch.Tensor]
+    hparams: dict[str, Any]
+    metadata: dict[str, str]
+    zoo: ZooRecord | None = None
+
+    def sha256(self) -> str:
+        return self.zoo.sha256 if self.zoo is not None else sha256_file(self.path)
+
+
+def read_weights(source: str | Path) -> LoadedWeights:
+    """Read a zoo name, a hashed URL, a ``.safetensors`` file or a Lightning ``.ckpt`` without unpickling.
+
+    Raises:
+        CheckpointError: a folder, random bytes, a truncated file or a file of another kind, in one line.
+    """
+    path, zoo = resolve(source)
+    if path.is_dir():
+        raise CheckpointError(path, "is a folder, not a weights file (give a .ckpt or .safetensors file)")
+    if path.suffix == ".safetensors" or _is_safetensors(path):
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = dict(f.metadata() or {})
+            state = load_file(path)
+        except (SafetensorError, OSError, ValueError) as e:
+            raise CheckpointError(path, f"not a readable safetensors file ({e})") from None
+        return LoadedWeights(path, state, {}, metadata, zoo)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" in str(e) and zipfile.is_zipfile(path):
+            reason = "holds pickled Python objects beyond tensors; refused (never unpickled)"
+        else:
+            reason = "not a checkpoint (not a PyTorch file: random bytes or another format)"
+        raise CheckpointError(path, reason) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(path, f"not a readable checkpoint, truncated or corrupt ({first[:160]})") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(path, "not a Lightning checkpoint (no state_dict inside)")
+    hparams = dict(ckpt.get("hyper_parameters") or {})
+    hparams["_datamodule"] = dict(ckpt.get("datamodule_hyper_parameters") or {})
+    if "charset" in ckpt:
+        hparams["_charset"] = ckpt["charset"]
+    return LoadedWeights(path, ckpt["state_dict"], hparams, {}, zoo)
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file starts with an 8-byte header length and a JSON header (any suffix, e.g. a cache file)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def recognizer_state(loaded: LoadedWeights) -> tuple[dict[str, torch.Tensor], RecognizerRecord]:
+    """The network's tensors and record of a recognizer file (safetensors with a record, or a CRNNModule ckpt)."""
+    if loaded.metadata:
+        if METADATA_KEY not in loaded.metadata:
+            raise CheckpointError(loaded.path, "safetensors file without an lprzoo record (was it saved by lprzoo?)")
+        record = RecognizerRecord.from_dict(json.loads(loaded.metadata[METADATA_KEY]))
+        state = loaded.state_dict
+    else:
+        if "arch" not in loaded.hparams:
+            raise CheckpointError(loaded.path, "not a recognizer checkpoint (no `arch` in its hyper-parameters)")
+        record = RecognizerRecord.from_hparams(loaded.hparams)
+        state = {k.removeprefix("model."): v for k, v in loaded.state_dict.items() if k.startswith("model.")}
+        chars = loaded.hparams.get("_charset")
+        if chars is not None and chars != record.charset.chars:
+            raise CheckpointError(loaded.path, "its saved charset disagrees with its extra_chars")
+    if loaded.zoo is not None:
+        record.name = loaded.zoo.name
+    return state, record
+
+
+def load_recognizer(source: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, RecognizerRecord]:
+    """A ready recognizer network (eval mode, fp32) and its record, from any weights source."""
+    loaded = read_weights(source)
+    state, record = recognizer_state(loaded)
+    try:
+        net = record.build()
+    except KeyError as e:
+        raise CheckpointError(loaded.path, f"unknown architecture {record.arch!r} ({e.args[0]})") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(loaded.path, f"weights do not fit {record.arch}: {str(e).splitlines()[0]}") from None
+    return net.to(device).eval(), record
+
+
+def save_recognizer(
+    path: str | Path, net: nn.Module, record: RecognizerRecord, dtype: torch.dtype = torch.float16
+) -> Path:
+    """Write ``net``'s weights and ``record`` as one safetensors file (floating tensors stored as ``dtype``)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in net.state_dict().items()
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(state, tmp, metadata={METADATA_KEY: record.to_json()})
+    tmp.replace(path)
+    return path
