@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -39,6 +38,7 @@ from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages
 from lprzoo.data.sources import read_source
 from lprzoo.decode import greedy_decode
+from lprzoo.evaluate import plate_colour
 from lprzoo.metrics import PlateMetrics
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine.samples import to_uint8
@@ -55,20 +55,6 @@ def read(reader: CRNNModule, images: torch.Tensor, texts: list[str], batch: int 
         preds = greedy_decode(reader(chunk), reader.charset)
         metrics.update([p.text for p in preds], texts[start : start + batch])
     return {k: float(v) for k, v in metrics.compute().items() if k in ("RA", "CRA-C", "CRA-NC")}
-
-
-HUE_RANGES = {"blue": (130, 185), "yellow": (20, 50)}  # PIL's HSV hue, 0-255 for 0-360 degrees
-
-
-def plate_colour(image: Tensor) -> str:
-    """``uint8 (3, H, W)`` -> ``blue``, ``yellow`` or ``other``: the hue of most saturated, bright pixels."""
-    hsv = np.asarray(Image.fromarray(image.permute(1, 2, 0).numpy()).convert("HSV")).reshape(-1, 3).astype(int)
-    hue = hsv[(hsv[:, 1] > 90) & (hsv[:, 2] > 60), 0]
-    if len(hue) < 200:  # mostly grey or dark: no plate colour to speak of
-        return "other"
-    shares = {name: ((hue >= lo) & (hue <= hi)).mean() for name, (lo, hi) in HUE_RANGES.items()}
-    name, share = max(shares.items(), key=lambda kv: kv[1])
-    return name if share > 0.5 else "other"
 
 
 class PooledBackbone(nn.Module):

@@ -68,7 +68,9 @@ class LprzooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})
-        if config.get("precision") is None:  # not set by the recipe or the command line: the machine decides
+        if config.get("precision") is None and self.subcommand in ("validate", "test", "predict"):
+            kwargs["precision"] = "32-true"  # exact readings, equal to the zoo records' (lprzoo.evaluate)
+        elif config.get("precision") is None:  # not set by the recipe or the command line: the machine decides
             kwargs["precision"], why = choose_precision(config.get("accelerator"))
             log.info("precision: %s, because %s (set --trainer.precision to override)", kwargs["precision"], why)
         root = config.get("default_root_dir") or DEFAULT_ROOT
@@ -143,6 +145,12 @@ def pseudo_label(*args, **kwargs):
     return run(*args, **kwargs)
 
 
+def publish(*args, **kwargs):
+    from lprzoo.publish import publish as run
+
+    return run(*args, **kwargs)
+
+
 def zoo(markdown: bool = False) -> None:
     """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
 
@@ -167,9 +175,14 @@ VERBS = {
         pseudo_label,
     ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", zoo),
+    "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", publish),
 }
 COMMANDS = {verb: fn for verb, (_, fn) in VERBS.items() if fn is not None}
-_DOCS = {"translate": "lprzoo.refine.translate:translate", "pseudo-label": "lprzoo.pseudo:pseudo_label"}
+_DOCS = {
+    "translate": "lprzoo.refine.translate:translate",
+    "pseudo-label": "lprzoo.pseudo:pseudo_label",
+    "publish": "lprzoo.publish:publish",
+}
 
 
 def print_help() -> None:

@@ -118,7 +118,13 @@ def read_weights(source: str | Path) -> LoadedWeights:
         else:
             reason = "not a checkpoint (not a PyTorch file: random bytes or another format)"
         raise CheckpointError(path, reason) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+    except Exception as e:
+        with path.open("rb") as f:
+            is_torch_zip = f.read(4) == b"PK\x03\x04"  # a torch.save archive starts as a zip file
+        if not is_torch_zip:
+            raise CheckpointError(
+                path, "not a checkpoint (not a PyTorch file: random bytes or another format)"
+            ) from None
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(path, f"not a readable checkpoint, truncated or corrupt ({first[:160]})") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:

@@ -36,7 +36,9 @@ def test_sampler_shards_ranks_and_advances_epochs():
 def test_batches_identical_for_any_worker_count():
     ds = ScriptPlates(8, {"blue": 1.0}, seed=1)
     collect = lambda w: [b[0] for b in DataLoader(ds, batch_size=4, sampler=EpochIndexSampler(ds, 0), num_workers=w)]  # noqa: E731
-    assert all(torch.equal(x, y) for x, y in zip(collect(0), collect(2)))
+    in_process, in_workers = collect(0), collect(2)
+    assert len(in_process) == len(in_workers) == 2, "the loader must yield every batch"
+    assert all(torch.equal(x, y) for x, y in zip(in_process, in_workers))
 
 
 def test_datamodule_fixed_validation_set():

@@ -1,0 +1,103 @@
+"""Evaluate a reader on named sets without Lightning: RA, CRA, CRA-C/NC, top-N, per colour and per province.
+
+The numbers equal ``lprzoo test``'s (greedy best path for RA/CRA, beam search for top-N, §IV-B/C) when both run in
+fp32.  Named sets (the zoo records' keys):
+
+- ``real/val``: ``../shared/data/real/val`` (in-distribution cameras);
+- ``target/dev``: ``../shared/data/target/dev`` (another camera and region; evaluation only, never training);
+- ``render-31``: 1,000 rendered plates, all 31 provinces uniform, 60 % blue / 35 % yellow / 5 % green, seed 31,
+  drawn at the validation epoch (:data:`~lprzoo.render.plates.VAL_EPOCH`) so no training epoch ever shows them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from lprzoo.charset import PROVINCES
+from lprzoo.decode import greedy_decode, prefix_beam_search
+from lprzoo.metrics import PlateMetrics
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+NAMED_SETS = {"real/val": SHARED / "real" / "val", "target/dev": SHARED / "target" / "dev"}
+RENDER31 = {"n": 1000, "seed": 31, "specs": {"blue": 0.6, "yellow": 0.35, "green": 0.05}}
+
+HUE_RANGES = {"blue": (130, 185), "yellow": (20, 50)}  # PIL's HSV hue, 0-255 for 0-360 degrees
+
+
+def plate_colour(image: Tensor) -> str:
+    """``uint8 (3, H, W)`` -> ``blue``, ``yellow`` or ``other``: the hue of most saturated, bright pixels."""
+    hsv = np.asarray(Image.fromarray(image.permute(1, 2, 0).numpy()).convert("HSV")).reshape(-1, 3).astype(int)
+    hue = hsv[(hsv[:, 1] > 60) & (hsv[:, 2] > 50), 0]
+    if len(hue) < 200:  # mostly grey or dark: no plate colour to speak of
+        return "other"
+    shares = {name: ((hue >= lo) & (hue <= hi)).mean() for name, (lo, hi) in HUE_RANGES.items()}
+    name, share = max(shares.items(), key=lambda kv: kv[1])
+    return name if share > 0.5 else "other"
+
+
+def render31() -> tuple[Tensor, list[str]]:
+    """The fixed all-province rendered set: ``uint8 (1000, 3, 48, 160)`` and its labels."""
+    from lprzoo.render.plates import VAL_EPOCH, ScriptPlates
+
+    plates = ScriptPlates(RENDER31["n"], RENDER31["specs"], seed=RENDER31["seed"])
+    items = [plates[VAL_EPOCH * plates.length + i] for i in range(plates.length)]
+    return torch.stack([image for image, _, _ in items]), [text for _, text, _ in items]
+
+
+def labelled_images(source: str | Path, charset) -> tuple[Tensor, list[str]]:
+    """A labelled folder or labels file -> ``uint8 (N, 3, 48, 160)`` and labels (decoded as training does)."""
+    from lprzoo.data.real import PlateImages
+    from lprzoo.data.sources import read_source
+
+    images = PlateImages(read_source(source, charset), name=str(source))
+    return images.images, [s.label for s in images.samples]
+
+
+def load_named(name: str, charset) -> tuple[Tensor, list[str]]:
+    if name == "render-31":
+        return render31()
+    return labelled_images(NAMED_SETS.get(name, name), charset)
+
+
+def evaluate(
+    reader, images: Tensor, labels: Sequence[str], top_n: Sequence[int] = (3, 5), breakdown: bool = True
+) -> dict[str, Any]:
+    """Metrics of a :class:`~lprzoo.reader.PlateReader` on ``uint8 (N, 3, H, W)`` images and their labels.
+
+    Returns RA, CRA, CRA-C, CRA-NC, top-N and ``plates``; with ``breakdown`` also RA ``by_colour`` and
+    ``by_province`` (``{key: [correct, total]}``) and the greedy ``predictions``.
+    """
+    metrics = PlateMetrics(top_n)
+    predictions: list[str] = []
+    for start in range(0, len(images), reader.batch_size):
+        log_probs = reader.log_probs(images[start : start + reader.batch_size])  # (B, T, K)
+        greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
+        beams = prefix_beam_search(log_probs, reader.charset, max(reader.beam_width, 2), max(top_n))
+        metrics.update(greedy, labels[start : start + reader.batch_size], [[t for t, _ in b.topn] for b in beams])
+        predictions += greedy
+    out: dict[str, Any] = {k: round(float(v), 4) for k, v in metrics.compute().items()}
+    out["plates"] = int(out["plates"])
+    if breakdown:
+        by_colour: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        by_province: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for image, label, pred in zip(images, labels, predictions):
+            for table, key in ((by_colour, plate_colour(image)), (by_province, label[:1])):
+                table[key][0] += int(pred == label)
+                table[key][1] += 1
+        out["by_colour"] = dict(sorted(by_colour.items()))
+        out["by_province"] = {p: by_province[p] for p in PROVINCES if p in by_province}
+        out["predictions"] = predictions
+    return out
+
+
+def province_counts(labels: Sequence[str]) -> dict[str, int]:
+    counts = Counter(label[:1] for label in labels)
+    return {p: counts[p] for p in PROVINCES if counts[p]}

@@ -1,0 +1,166 @@
+"""``lprzoo publish``: a trained recognizer -> a zoo entry (``zoo/<name>.safetensors`` + ``zoo/<name>.yaml``).
+
+The record holds everything issue "zoo" asks of it: the weights file and its sha256; the recipe, the git commit and
+the exact command; the data the model saw (folders, counts, sha256 of the sorted label list); metrics on the named
+sets of :mod:`lprzoo.evaluate`; parameters, file size, plates/s (with the CPU named) and the license.  Weights are
+stored in fp16 only if that changes no greedy reading on real/val (checked here, recorded in the file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lprzoo.errors import LprzooError
+
+log = logging.getLogger(__name__)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], text=True, stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def cpu_name() -> str:
+    from lprzoo.precision import cpu_flags
+
+    name = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = sorted(f for f in cpu_flags() if f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"))
+    return f"{name} [{' '.join(flags)}]"
+
+
+def describe_data(sources: dict[str, str]) -> dict[str, Any]:
+    """Labelled sources -> ``{name: {path, count, labels_sha256}}``; the hash is of the sorted label list."""
+    from lprzoo.charset import Charset
+    from lprzoo.data.sources import read_source
+
+    out: dict[str, Any] = {}
+    for name, path in sources.items():
+        labels = sorted(s.label for s in read_source(path, Charset()))
+        digest = hashlib.sha256("\n".join(labels).encode()).hexdigest()
+        out[name] = {"path": str(path), "count": len(labels), "labels_sha256": digest}
+    return out
+
+
+def plates_per_second(reader, batch: int = 64, threads: int = 1, repeats: int = 5) -> float:
+    """fp32 forward throughput of the reader's network on random plates (median of ``repeats``)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x = torch.randint(0, 255, (batch, 3, 48, 160), dtype=torch.uint8)
+        reader.log_probs(x)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            reader.log_probs(x)
+            times.append(time.perf_counter() - start)
+        return round(batch / sorted(times)[len(times) // 2], 1)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def publish(
+    ckpt_path: str,
+    name: str,
+    recipe: str,
+    command: str,
+    data: dict[str, str] | None = None,
+    data_notes: str = "",
+    train_time: str = "",
+    sets: list[str] | None = None,
+    license: str = "Apache-2.0",
+    zoo: str = "zoo",
+    notes: str = "",
+) -> Path:
+    """Write a zoo entry for a recognizer checkpoint and measure its record.
+
+    Args:
+        ckpt_path: the trained checkpoint (``.ckpt``) or weights file.
+        name: the entry's name, ``<arch>-<datatag>``, e.g. ``lightcrnn-1.2-adapt``.
+        recipe: the recipe it was trained with.
+        command: the exact command(s) that trained it.
+        data: labelled sources it saw, ``{"real/train": "../shared/data/real/train", ...}``.
+        data_notes: what else it saw (rendered plates, their specs and counts).
+        train_time: wall-clock training time, with the machine.
+        sets: named evaluation sets (default ``real/val``, ``target/dev``, ``render-31``).
+        license: the weights' license.
+        zoo: the zoo folder.
+        notes: anything a user should know (budget, known weaknesses).
+    """
+    import yaml
+
+    from lprzoo.evaluate import evaluate, load_named
+    from lprzoo.reader import PlateReader
+    from lprzoo.weights import load_recognizer, save_recognizer
+
+    net, record = load_recognizer(ckpt_path)
+    record.name = name
+    reader32 = PlateReader(net, record)
+    folder = Path(zoo)
+    weights = folder / f"{name}.safetensors"
+    save_recognizer(weights, net, record, dtype=torch.float16)
+    net16, _ = load_recognizer(weights)
+    reader16 = PlateReader(net16, record)
+    metrics: dict[str, Any] = {}
+    fp16_check = {}
+    for set_name in sets or ["real/val", "target/dev", "render-31"]:
+        images, labels = load_named(set_name, record.charset)
+        full = evaluate(reader16, images, labels)
+        if set_name == "real/val":
+            ref = evaluate(reader32, images, labels, breakdown=True)["predictions"]
+            same = sum(a == b for a, b in zip(ref, full["predictions"]))
+            fp16_check = {"set": set_name, "identical_greedy_readings": f"{same}/{len(ref)}"}
+            if same != len(ref):
+                save_recognizer(weights, net, record, dtype=torch.float32)
+                fp16_check["stored"] = "fp32 (fp16 changed readings)"
+                reader16 = reader32
+                full = evaluate(reader32, images, labels)
+        full.pop("predictions")
+        metrics[set_name] = full
+        log.info("%s on %s: RA %.4f", name, set_name, full["RA"])
+    from lprzoo.hub import sha256_file
+
+    entry = {
+        "name": name,
+        "kind": "recognizer",
+        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "arch": record.arch,
+        "arch_kwargs": record.arch_kwargs,
+        "charset_extra": record.extra_chars,
+        "input": record.input.to_dict(),
+        "storage": {"dtype": "float16" if "stored" not in fp16_check else "float32", "check": fp16_check},
+        "recipe": recipe,
+        "git_commit": _git_commit(),
+        "command": command,
+        "train_time": train_time,
+        "data": {"sources": describe_data(data or {}), "notes": data_notes},
+        "metrics": metrics,
+        "num_params": sum(p.numel() for p in net.parameters()),
+        "file_size": weights.stat().st_size,
+        "speed": {"plates_per_s": plates_per_second(reader16), "batch": 64, "threads": 1, "runtime": "torch fp32",
+                  "cpu": cpu_name()},
+        "license": license,
+        "notes": notes,
+    }  # fmt: skip
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
+    if not weights.is_file():
+        raise LprzooError(f"{weights} was not written")
+    return path

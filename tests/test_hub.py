@@ -1,0 +1,137 @@
+"""Remote weights: sha256-verified, atomic, cached; tested against a loopback HTTP server only."""
+
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from lprzoo.errors import CheckpointError
+from lprzoo.hub import resolve, sha256_file
+from lprzoo.weights import RecognizerRecord, save_recognizer
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    truncate = False
+    hits = 0
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        type(self).hits += 1
+        path = Path(self.directory) / self.path.lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2] if type(self).truncate else data)
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = type("H", (_Handler,), {"truncate": False, "hits": 0})
+
+    def make(*args, **kwargs):
+        return handler(*args, directory=str(root), **kwargs)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd.shutdown()
+
+
+@pytest.fixture
+def weights(server):
+    root, _, _ = server
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    path = save_recognizer(root / "tiny.safetensors", record.build(), record)
+    return path, sha256_file(path)
+
+
+def test_download_is_verified_and_the_second_load_hits_the_cache(server, weights, tmp_path, monkeypatch):
+    import lprzoo
+
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    _, base, handler = server
+    url = f"{base}/tiny.safetensors#sha256={weights[1]}"
+    reader = lprzoo.load(url)
+    assert reader(torch.zeros(3, 48, 160, dtype=torch.uint8)).text is not None
+    assert handler.hits == 1
+    lprzoo.load(url)
+    assert handler.hits == 1  # served from ~/.cache/lprzoo
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == ["tiny.safetensors"]
+
+
+def test_hash_mismatch_is_refused_and_leaves_nothing(server, weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    _, base, _ = server
+    with pytest.raises(CheckpointError, match="sha256 mismatch"):
+        resolve(f"{base}/tiny.safetensors#sha256={'0' * 64}")
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
+def test_truncated_download_is_a_clear_error_and_leaves_nothing(server, weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    _, base, handler = server
+    handler.truncate = True
+    with pytest.raises(CheckpointError, match="download failed|truncated"):
+        resolve(f"{base}/tiny.safetensors#sha256={weights[1]}")
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
+def test_url_without_hash_is_refused_and_not_fetched(server, weights):
+    _, base, handler = server
+    with pytest.raises(CheckpointError, match="needs its sha256"):
+        resolve(f"{base}/tiny.safetensors")
+    assert handler.hits == 0
+
+
+def test_zoo_record_url_downloads_into_the_cache(server, weights, tmp_path, monkeypatch):
+    import lprzoo
+
+    _, base, handler = server
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "tiny-remote.yaml").write_text(
+        f"name: tiny-remote\nkind: recognizer\nweights:\n  file: tiny-remote.safetensors\n"
+        f"  sha256: {weights[1]}\n  url: {base}/tiny.safetensors\n"
+    )
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    assert lprzoo.list_models(pretrained=True) == ["tiny-remote"]
+    reader = lprzoo.load("tiny-remote")
+    assert reader.record.name == "tiny-remote" and handler.hits == 1
+    lprzoo.load("tiny-remote")
+    assert handler.hits == 1
+
+
+def test_remote_ckpt_path_is_refused_before_lightning_sees_it(server, tmp_path, caplog):
+    """A pickle served from localhost through --ckpt_path must not run (it did through Lightning)."""
+    import io
+    import os
+
+    from lprzoo.cli import main
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    root, base, handler = server
+    buffer = io.BytesIO()
+    torch.save({"state_dict": {}, "x": Evil()}, buffer)
+    (root / "x.ckpt").write_bytes(buffer.getvalue())
+    assert main(["predict", "--ckpt_path", f"{base}/x.ckpt", "--data.predict", str(tmp_path)]) == 2
+    assert "refused" in caplog.text and not (tmp_path / "PWNED").exists() and handler.hits == 0
+    # and the same file on disk: refused by weights_only, never unpickled
+    local = tmp_path / "x.ckpt"
+    local.write_bytes(buffer.getvalue())
+    assert main(["predict", "--ckpt_path", str(local), "--data.predict", str(tmp_path)]) == 2
+    assert not (tmp_path / "PWNED").exists()

@@ -1,0 +1,36 @@
+"""The default precision follows the machine: bf16 only where it is native."""
+
+from lprzoo.precision import choose_precision
+
+AVX2 = {"avx", "avx2", "fma", "f16c"}
+ZEN4 = AVX2 | {"avx512f", "avx512_bf16", "avx512_vnni"}
+SAPPHIRE = AVX2 | {"avx512f", "amx_bf16", "amx_tile"}
+
+
+def test_avx2_cpu_trains_in_fp32():
+    precision, why = choose_precision("cpu", flags=AVX2, cuda_available=False)
+    assert precision == "32-true" and "emulated" in why
+
+
+def test_cpu_with_native_bf16_trains_in_bf16():
+    assert choose_precision("cpu", flags=ZEN4, cuda_available=False)[0] == "bf16-mixed"
+    precision, why = choose_precision("auto", flags=SAPPHIRE, cuda_available=False)
+    assert precision == "bf16-mixed" and "amx_bf16" in why
+
+
+def test_gpu_decides_by_its_own_bf16_support_not_the_cpu():
+    assert choose_precision("auto", flags=AVX2, cuda_available=True, cuda_bf16=True)[0] == "bf16-mixed"
+    assert choose_precision("gpu", flags=ZEN4, cuda_available=True, cuda_bf16=False)[0] == "32-true"
+    assert choose_precision("cpu", flags=AVX2, cuda_available=True, cuda_bf16=True)[0] == "32-true"
+
+
+def test_cli_prints_its_choice_and_an_explicit_precision_wins(tmp_path, plate_folder, caplog, monkeypatch):
+    from lprzoo import cli
+    from tests.test_cli import tiny_args
+
+    caplog.set_level("INFO", logger="lprzoo")
+    monkeypatch.setattr(cli, "choose_precision", lambda accelerator: ("32-true", "a test says so"))
+    run = cli.run_cli([*tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1")], run=False)
+    assert run.trainer.precision == "32-true" and "precision: 32-true, because a test says so" in caplog.text
+    args = tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1", "--trainer.precision", "bf16-mixed")
+    assert cli.run_cli(args, run=False).trainer.precision == "bf16-mixed"

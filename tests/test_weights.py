@@ -1,0 +1,85 @@
+"""One checkpoint loader: records travel with weights; nothing is unpickled; bad files are one-line errors."""
+
+import io
+import os
+import pickle
+
+import pytest
+import torch
+
+import lprzoo
+from lprzoo.errors import CheckpointError, LprzooError
+from lprzoo.weights import RecognizerRecord, load_recognizer, read_weights, save_recognizer
+
+
+def tiny(extra_chars: str = ""):
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", extra_chars=extra_chars, beam_width=4, top_n=3)
+    return record.build().eval(), record
+
+
+def test_safetensors_round_trip_rebuilds_the_network_from_the_file_alone(tmp_path):
+    net, record = tiny("警")
+    path = save_recognizer(tmp_path / "m.safetensors", net, record, dtype=torch.float32)
+    loaded, back = load_recognizer(path)
+    assert back.arch == "test-lightcrnn-tiny" and back.extra_chars == "警" and back.top_n == 3
+    assert back.input.height == 48 and back.input.width == 160 and back.input.value_range == (0.0, 1.0)
+    x = torch.rand(2, 3, 48, 160)
+    assert torch.equal(net(x), loaded(x)) and loaded(x).shape[-1] == 69  # 67 + 警 + blank
+
+
+def test_lightning_checkpoint_reads_as_the_same_record(tmp_path, plate_folder):
+    from lprzoo.cli import main
+    from tests.test_cli import tiny_args
+
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1")]) == 0
+    net, record = load_recognizer(tmp_path / "checkpoints" / "last.ckpt")
+    assert record.arch == "test-lightcrnn-tiny" and record.beam_width == 3 and not net.training
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "is a folder"),
+        (os.urandom(512), "not a checkpoint"),
+        ("half of a real checkpoint", "truncated or corrupt"),
+    ],
+    ids=["folder", "random bytes", "truncated"],
+)
+def test_bad_weights_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "bad.ckpt"
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, str):
+        buffer = io.BytesIO()
+        torch.save({"state_dict": {"w": torch.zeros(1000)}}, buffer)
+        path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=message) as e:
+        read_weights(path)
+    assert "\n" not in str(e.value)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED_BY_PICKLE",))
+
+
+def test_a_pickle_with_code_is_refused_and_never_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    buffer = io.BytesIO()
+    torch.save({"state_dict": {}, "payload": _Evil()}, buffer)
+    (tmp_path / "evil.ckpt").write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointError, match="refused"):
+        read_weights(tmp_path / "evil.ckpt")
+    assert not (tmp_path / "PWNED_BY_PICKLE").exists()
+    raw = tmp_path / "raw.pkl"
+    raw.write_bytes(pickle.dumps(_Evil()))
+    with pytest.raises(CheckpointError):
+        read_weights(raw)
+    assert not (tmp_path / "PWNED_BY_PICKLE").exists()
+
+
+def test_unknown_name_lists_the_zoo():
+    with pytest.raises(LprzooError, match="neither a file nor a zoo entry"):
+        lprzoo.load("no-such-model")
