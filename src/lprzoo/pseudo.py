@@ -18,14 +18,14 @@ from collections import Counter
 from pathlib import Path
 
 from lprzoo.data.sources import IMAGE_EXTENSIONS
-from lprzoo.errors import MissingInputError
+from lprzoo.errors import LprzooError, MissingInputError
 
 log = logging.getLogger(__name__)
 
 
 def pseudo_label(
-    model: str,
-    images: str,
+    model: str | None = None,
+    images: str = "../shared/data/target/unlabelled",
     out: str = "runs/pseudo",
     min_confidence: float = 0.9,
     beam_width: int = 10,
@@ -48,6 +48,8 @@ def pseudo_label(
 
     from lprzoo.reader import load
 
+    if not model:
+        raise LprzooError("pseudo-label: give --model (a zoo name, .ckpt or .safetensors)")
     folder = Path(images).expanduser()
     if not folder.is_dir():
         raise MissingInputError(f"pseudo-label: no image folder at {folder}")

@@ -1,0 +1,58 @@
+"""BlendedDataModule: real crops blended with renders and pseudo-labels by weight, reproducibly."""
+
+from collections import Counter
+
+import torch
+from torch.utils.data import DataLoader
+
+from lprzoo.data.blend import BlendedDataModule, BlendedPlates
+from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
+from tests.conftest import write_plates
+
+
+def _source(path: str) -> str:
+    return "render" if path.startswith("render:") else "pseudo" if "pseudo" in path else "real"
+
+
+def test_shares_follow_the_weights(tmp_path):
+    write_plates(tmp_path / "real", 20)
+    write_plates(tmp_path / "pseudo", 10, seed=3)
+    dm = BlendedDataModule(
+        train=str(tmp_path / "real"), real_weight=0.5, render_weight=0.3, pseudo=str(tmp_path / "pseudo"),
+        pseudo_weight=0.2, train_size=1000, batch_size=50, num_workers=0,
+    )  # fmt: skip
+    dm.setup("fit")
+    counts = Counter(_source(path) for batch in dm.train_dataloader() for path in batch.paths)
+    assert sum(counts.values()) == 1000
+    assert abs(counts["real"] - 500) < 60 and abs(counts["render"] - 300) < 60 and abs(counts["pseudo"] - 200) < 50
+
+
+def test_renders_are_new_every_epoch_and_batches_do_not_depend_on_workers(tmp_path):
+    write_plates(tmp_path / "real", 8)
+    from lprzoo.charset import Charset
+    from lprzoo.data.real import PlateImages
+    from lprzoo.data.sources import read_source
+
+    real = PlateImages(read_source(tmp_path / "real", Charset()))
+    blend = BlendedPlates([real, ScriptPlates(8, {"blue": 1.0})], [0.5, 0.5], length=8, seed=1)
+
+    def collect(workers: int, epoch: int = 0):
+        sampler = EpochIndexSampler(blend, 1)
+        sampler.set_epoch(epoch)
+        return [b[0] for b in DataLoader(blend, batch_size=4, sampler=sampler, num_workers=workers)]
+
+    in_process, in_workers = collect(0), collect(2)
+    assert len(in_process) == 2 and all(torch.equal(a, b) for a, b in zip(in_process, in_workers))
+    assert not all(torch.equal(a, b) for a, b in zip(in_process, collect(0, epoch=1)))
+
+
+def test_a_missing_pseudo_folder_names_the_command(tmp_path):
+    import pytest
+
+    from lprzoo.errors import MissingInputError
+
+    write_plates(tmp_path / "real", 8)
+    dm = BlendedDataModule(train=str(tmp_path / "real"), pseudo=str(tmp_path / "nope"), pseudo_weight=0.3,
+                           num_workers=0)  # fmt: skip
+    with pytest.raises(MissingInputError, match="lprzoo pseudo-label"):
+        dm.setup("fit")

@@ -1,0 +1,95 @@
+"""``lprzoo.load`` -> ``PlateReader``: every input kind, batched, stable results, and a light import."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import lprzoo
+from lprzoo.reader import PlateReader, PlateReading
+from lprzoo.weights import RecognizerRecord, save_recognizer
+
+
+@pytest.fixture
+def reader(tmp_path):
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", beam_width=3, top_n=3)
+    path = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    return lprzoo.load(str(path), batch_size=4)
+
+
+def test_every_input_kind_reads_the_same_plate(reader, plate_folder):
+    path = sorted(plate_folder.glob("*.jpg"))[0]
+    pil = Image.open(path).convert("RGB")
+    array = np.asarray(pil)
+    tensor = torch.from_numpy(array).permute(2, 0, 1)
+    readings = [reader(path), reader(str(path)), reader(pil), reader(array), reader(tensor)]
+    assert all(isinstance(r, PlateReading) for r in readings)
+    assert len({r.text for r in readings[:4]}) == 1  # same pixels, same conversion
+    assert readings[0].source == str(path) and readings[2].source == "<PIL>"
+    first = readings[0]
+    assert 0.0 <= first.confidence <= 1.0 and 1 <= len(first.topn) <= 3
+    assert first.topn == sorted(first.topn, key=lambda t: -t[1])
+
+
+def test_lists_folders_and_batches_return_one_reading_per_image_in_order(reader, plate_folder):
+    files = sorted(plate_folder.glob("*.jpg"))
+    one_by_one = [reader(f).text for f in files]
+    batched = reader(files)  # 12 files in batches of 4
+    assert [r.text for r in batched] == one_by_one
+    assert [r.source for r in reader(plate_folder)] == [str(f) for f in files]
+    stack = torch.stack([torch.zeros(3, 48, 160, dtype=torch.uint8)] * 5)
+    assert len(reader(stack)) == 5
+
+
+def test_grammar_flag_names_the_spec(reader):
+    reading = PlateReading("皖A12345", 0.9)
+    assert reading.valid is False  # the plain dataclass does not judge; the reader does
+    from lprzoo.render.rules import plate_spec_of
+
+    assert plate_spec_of("皖A12345") == "blue" and plate_spec_of("皖AD12345") is not None
+    assert plate_spec_of("AB") is None and plate_spec_of("皖A1234") is None
+
+
+def test_bad_inputs_are_one_line_errors(reader, tmp_path):
+    with pytest.raises(lprzoo.errors.LprzooError, match="no such image"):
+        reader(tmp_path / "missing.jpg")
+    with pytest.raises(lprzoo.errors.LprzooError, match="HWC uint8"):
+        reader(np.zeros((48, 160, 3), dtype=np.float32))
+    with pytest.raises(lprzoo.errors.LprzooError, match="cannot read a plate"):
+        reader(42)
+
+
+def test_reader_matches_the_training_module(tmp_path, plate_folder):
+    """The same checkpoint read by the Lightning module and by lprzoo.load gives the same log-probabilities."""
+    from lprzoo.cli import main
+    from lprzoo.data.real import RealPlatesDataModule
+    from lprzoo.recognize.module import CRNNModule
+    from tests.test_cli import tiny_args
+
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2")]) == 0
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    module = CRNNModule.load_from_checkpoint(ckpt, weights_only=True).eval()
+    dm = RealPlatesDataModule(predict=str(plate_folder), num_workers=0, batch_size=12)
+    dm.setup("predict")
+    batch = next(iter(dm.predict_dataloader()))
+    reader = lprzoo.load(str(ckpt))
+    with torch.no_grad():
+        expected = module(batch.images)
+    got = reader.log_probs((batch.images * 255).round().to(torch.uint8))
+    assert torch.allclose(expected, got, atol=1e-5)
+    assert isinstance(reader, PlateReader) and reader.record.arch == "test-lightcrnn-tiny"
+
+
+def test_import_and_load_need_neither_lightning_nor_opencv_nor_jsonargparse(tmp_path):
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    path = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    code = (
+        "import sys, torch, lprzoo; r = lprzoo.load(sys.argv[1]); r(torch.zeros(3, 48, 160, dtype=torch.uint8)); "
+        "print(sorted(m for m in ('lightning', 'cv2', 'jsonargparse') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
