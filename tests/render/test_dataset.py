@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from lprzoo.errors import InvalidSampleError
 from lprzoo.render import dataset as dataset_module
 from lprzoo.render import read_labels, render_to_folder
 from lprzoo.render.plates import ScriptPlates
@@ -63,5 +64,5 @@ def test_render_to_folder_interrupted_then_resumed(tmp_path: Path, monkeypatch: 
 
     with pytest.raises(ValueError, match="other settings"):
         render_to_folder("blue", n, out, seed=6, progress=False)
-    with pytest.raises(FileExistsError, match="index >= n"):
+    with pytest.raises(InvalidSampleError, match=r"index \d+ >= n="):
         render_to_folder("blue", n - 5, out, seed=5, progress=False)

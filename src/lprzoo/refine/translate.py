@@ -26,7 +26,6 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ from torchvision.transforms.v2.functional import resize
 
 from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.errors import CheckpointError, InvalidSampleError
+from lprzoo.folders import atomic_write_bytes, check_manifest, existing_images, image_name, write_labels
 from lprzoo.hub import sha256_file
 from lprzoo.refine.networks import ResnetGenerator
 from lprzoo.refine.samples import to_uint8
@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 
 TRAIN_HINT = "train one with `lprzoo fit --config recipes/cyclewgan.yaml`"
 MANIFEST = "translate.json"
-_IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
-_TMP_PREFIX = ".tmp-"
 _EPOCH_IN_NAME = re.compile(r"epoch=?(\d+)(?:.*?step=?(\d+))?")
 
 ImageFormat = Literal["png", "jpg"]
@@ -233,9 +231,7 @@ def write_image(path: Path, image: Tensor, quality: int = 95) -> None:
         picture.save(buffer, format="JPEG", quality=quality)
     else:
         picture.save(buffer, format="PNG")
-    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}-{path.name}")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 class TranslationWriter(BasePredictionWriter):
@@ -262,7 +258,7 @@ class TranslationWriter(BasePredictionWriter):
         dataloader_idx: int,
     ) -> None:
         for i, image, text in zip(prediction["index"].tolist(), prediction["images"], prediction["texts"]):
-            write_image(self.out / f"{i:07d}_{text}.{self.image_format}", image)
+            write_image(self.out / image_name(i, text, self.image_format), image)
         self.written += len(prediction["texts"])
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -271,22 +267,6 @@ class TranslationWriter(BasePredictionWriter):
 
 
 # ---- the folder ---------------------------------------------------------------------------------------------
-def existing_images(out: Path, n: int) -> dict[int, str]:
-    """Index -> file name of the finished images; removes temporary files left behind by an interrupted run."""
-    done: dict[int, str] = {}
-    for p in out.iterdir():
-        if p.name.startswith(_TMP_PREFIX):
-            p.unlink(missing_ok=True)  # another DDP rank may be scanning too
-        elif m := _IMAGE_NAME.match(p.name):
-            i = int(m[1])
-            if i in done:
-                raise InvalidSampleError(p, f"index {i} appears twice ({done[i]}, {p.name})")
-            if i >= n:
-                raise InvalidSampleError(p, f"index {i} >= n={n}; use a new folder or a larger n")
-            done[i] = p.name
-    return done
-
-
 def _manifest(spec: str, degradations: str, seed: int, image_format: str, checkpoints: list[Path]) -> dict[str, Any]:
     """What decides the images; ``generator_files`` is informative only (a moved checkpoint is the same model)."""
     manifest = {
@@ -297,23 +277,7 @@ def _manifest(spec: str, degradations: str, seed: int, image_format: str, checkp
         "generators_sha256": [sha256_file(p) for p in checkpoints],
         "generator_files": [str(p) for p in checkpoints],
     }
-    return json.loads(json.dumps(manifest, ensure_ascii=False))  # tuples -> lists, as when read back
-
-
-def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    path = out / MANIFEST
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        keys = (old.keys() | manifest.keys()) - {"generator_files"}
-        diff = sorted(k for k in keys if old.get(k) != manifest.get(k))
-        if diff:
-            raise InvalidSampleError(
-                path, f"{out} was translated with other settings ({', '.join(diff)} differ); use a new `out` folder"
-            )
-        return
-    tmp = out / f"{_TMP_PREFIX}{os.getpid()}-{MANIFEST}"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    return manifest
 
 
 def _finish(out: Path, n: int, preview: str | None) -> Path:
@@ -322,10 +286,7 @@ def _finish(out: Path, n: int, preview: str | None) -> Path:
     if sorted(done) != list(range(n)):
         missing = sorted(set(range(n)) - set(done))
         raise RuntimeError(f"{out}: {len(missing)} of {n} images missing after translation (first: {missing[:5]})")
-    rows = ["filename\tlabel"] + [f"{name}\t{_IMAGE_NAME.match(name)[2]}" for _, name in sorted(done.items())]
-    labels, tmp = out / "labels.tsv", out / f"{_TMP_PREFIX}{os.getpid()}-labels.tsv"
-    tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    os.replace(tmp, labels)
+    labels = write_labels(out, done)
     if preview:
         save_preview([out / done[i] for i in range(min(32, n))], preview)
         log.info("preview -> %s", preview)
@@ -385,7 +346,9 @@ def translate(
     generators = [load_generator(p) for p in checkpoints]  # a bad checkpoint fails before the folder is touched
     folder = Path(out).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
-    _check_manifest(folder, _manifest(spec, degradations, seed, image_format, checkpoints))
+    check_manifest(
+        folder / MANIFEST, _manifest(spec, degradations, seed, image_format, checkpoints), ("generator_files",)
+    )
     todo = sorted(set(range(n)) - set(existing_images(folder, n)))
     log.info("translate: %d of %d images to generate in %s (%d snapshots)", len(todo), n, folder, len(checkpoints))
     if todo:

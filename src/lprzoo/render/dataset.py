@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import re
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -22,15 +20,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from lprzoo.folders import IMAGE_NAME, atomic_write_bytes, check_manifest, existing_images, image_name, write_labels
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, get_font
 from lprzoo.render.renderer import PlateRenderer, resolve_degradations
 from lprzoo.render.specs import PlateSpec, get_spec
 
 log = logging.getLogger(__name__)
-
-_IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
-_TMP_PREFIX = ".tmp-"
 
 
 def item_rng(seed: int, index: int, epoch: int = 0) -> np.random.Generator:
@@ -55,33 +51,15 @@ def _write_image(path: Path, image: np.ndarray, fmt: str, quality: int) -> None:
     ok, buf = cv2.imencode(f".{fmt}", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
     if not ok:
         raise OSError(f"could not encode {path.name}")
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.tobytes())
 
 
 def _render_chunk(indices: list[int], out_dir: str, seed: int, fmt: str, quality: int) -> int:
     assert _worker_renderer is not None, "_init_worker was not called"
     for i in indices:
         image, text = _worker_renderer.sample(item_rng(seed, i))
-        _write_image(Path(out_dir) / f"{i:07d}_{text}.{fmt}", image, fmt, quality)
+        _write_image(Path(out_dir) / image_name(i, text, fmt), image, fmt, quality)
     return len(indices)
-
-
-def _existing(out_dir: Path, n: int) -> dict[int, str]:
-    """Index -> file name of the finished images; removes temporary files left by an interrupted run."""
-    done: dict[int, str] = {}
-    for p in out_dir.iterdir():
-        if p.name.startswith(_TMP_PREFIX):
-            p.unlink()
-        elif m := _IMAGE_NAME.match(p.name):
-            i = int(m[1])
-            if i in done:
-                raise FileExistsError(f"{out_dir}: index {i} appears twice ({done[i]}, {p.name})")
-            if i >= n:
-                raise FileExistsError(f"{out_dir}: {p.name} has index >= n={n}; use a new folder or a larger n")
-            done[i] = p.name
-    return done
 
 
 def _manifest(spec: str | PlateSpec, seed: int, kwargs: dict[str, Any], fmt: str) -> dict[str, Any]:
@@ -152,18 +130,8 @@ def render_to_folder(
         "width": width,
         "province_weights": province_weights,
     }
-    manifest, manifest_path = _manifest(spec, seed, kwargs, image_format), out / "render.json"
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old != manifest:
-            diff = sorted(k for k in old.keys() | manifest.keys() if old.get(k) != manifest.get(k))
-            raise ValueError(f"{out} was rendered with other settings ({', '.join(diff)} differ); use a new folder")
-    else:
-        tmp = out / f"{_TMP_PREFIX}render.json"
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, manifest_path)
-
-    todo = sorted(set(range(n)) - set(_existing(out, n)))
+    check_manifest(out / "render.json", _manifest(spec, seed, kwargs, image_format))
+    todo = sorted(set(range(n)) - set(existing_images(out, n)))
     log.info("render_to_folder: %d of %d images to render in %s", len(todo), n, out)
     chunks = [todo[k : k + chunk_size] for k in range(0, len(todo), chunk_size)]
     from rich.progress import Progress  # imported here: only folder rendering needs it
@@ -180,14 +148,10 @@ def render_to_folder(
                 for f in as_completed(futures):
                     bar.advance(task, f.result())
 
-    done = _existing(out, n)
+    done = existing_images(out, n)
     if sorted(done) != list(range(n)):
         raise RuntimeError(f"{out}: {n - len(done)} images missing after rendering")
-    labels = out / "labels.tsv"
-    tmp = out / f"{_TMP_PREFIX}labels.tsv"
-    rows = ["filename\tlabel"] + [f"{name}\t{_IMAGE_NAME.match(name)[2]}" for _, name in sorted(done.items())]
-    tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    os.replace(tmp, labels)
+    labels = write_labels(out, done)
     if preview is not None:
         save_preview([out / done[i] for i in range(min(32, n))], preview)
     return labels
@@ -232,7 +196,7 @@ def compare_with_real(
 
     from lprzoo.render.rules import estimate_province_weights
 
-    real_paths = sorted(p for p in Path(real_dir).iterdir() if _IMAGE_NAME.match(p.name) or p.suffix == ".jpg")
+    real_paths = sorted(p for p in Path(real_dir).iterdir() if IMAGE_NAME.match(p.name) or p.suffix == ".jpg")
     if len(real_paths) < n:
         raise ValueError(f"{real_dir}: fewer than {n} images")
     pick = np.random.default_rng(seed).choice(len(real_paths), n, replace=False)

@@ -1,0 +1,88 @@
+"""Resumable labelled image folders: one place for their names, atomic writes, ``labels.tsv`` and manifest.
+
+Shared by ``lprzoo render`` (:mod:`lprzoo.render.dataset`), ``lprzoo translate`` (:mod:`lprzoo.refine.translate`) and
+``lprzoo pseudo-label``.  A folder holds ``NNNNNNN_<label>.<jpg|png>`` images, where image ``i`` depends only on the
+run's settings and ``i``; a manifest (``render.json`` / ``translate.json``) records those settings so that a
+resumed run with other settings is refused; ``labels.tsv`` (``filename<TAB>label``) is written last, from the files,
+so a folder with ``labels.tsv`` is complete.  Every write is atomic: a hidden temporary file (its name carries the
+process id, so DDP ranks never share one) renamed into place, so an interruption leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from lprzoo.errors import InvalidSampleError
+
+IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
+TMP_PREFIX = ".tmp-"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def image_name(index: int, label: str, fmt: str) -> str:
+    """The file name of image ``index``: ``NNNNNNN_<label>.<fmt>``."""
+    return f"{index:07d}_{label}.{fmt}"
+
+
+def existing_images(out: Path, n: int) -> dict[int, str]:
+    """Index -> file name of the finished images; removes temporary files left behind by an interrupted run.
+
+    Raises:
+        InvalidSampleError: an index that appears twice, or one beyond ``n``.
+    """
+    done: dict[int, str] = {}
+    for p in out.iterdir():
+        if p.name.startswith(TMP_PREFIX):
+            p.unlink(missing_ok=True)  # another DDP rank may be scanning too
+        elif m := IMAGE_NAME.match(p.name):
+            i = int(m[1])
+            if i in done:
+                raise InvalidSampleError(p, f"index {i} appears twice ({done[i]}, {p.name})")
+            if i >= n:
+                raise InvalidSampleError(p, f"index {i} >= n={n}; use a new folder or a larger n")
+            done[i] = p.name
+    return done
+
+
+def write_labels(out: Path, done: dict[int, str]) -> Path:
+    """(Re)write ``<out>/labels.tsv`` from the image files, with a ``filename<TAB>label`` header."""
+    rows = ["filename\tlabel"] + [f"{name}\t{IMAGE_NAME.match(name)[2]}" for _, name in sorted(done.items())]
+    labels = out / "labels.tsv"
+    atomic_write_text(labels, "\n".join(rows) + "\n")
+    return labels
+
+
+def check_manifest(path: Path, manifest: dict[str, Any], informative: tuple[str, ...] = ()) -> None:
+    """Write ``manifest`` at ``path``, or refuse to resume a folder made with other settings.
+
+    Args:
+        informative: keys that may differ (e.g. where a checkpoint was read from).
+
+    Raises:
+        InvalidSampleError: the folder was made with other settings; the message names them.
+    """
+    manifest = json.loads(json.dumps(manifest, ensure_ascii=False))  # tuples -> lists, as when read back
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        keys = (old.keys() | manifest.keys()) - set(informative)
+        diff = sorted(k for k in keys if old.get(k) != manifest.get(k))
+        if diff:
+            raise InvalidSampleError(
+                path, f"{path.parent} was made with other settings ({', '.join(diff)} differ); use a new folder"
+            )
+        return
+    atomic_write_text(path, json.dumps(manifest, ensure_ascii=False, indent=1))
