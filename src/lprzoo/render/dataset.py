@@ -41,6 +41,8 @@ _worker_renderer: PlateRenderer | None = None
 
 def _init_worker(kwargs: dict[str, Any]) -> None:
     global _worker_renderer
+
+    die_with_parent()  # a killed render leaves no worker writing files; a no-op with workers=1
     cv2.setNumThreads(1)
     _worker_renderer = PlateRenderer(**kwargs)
 
