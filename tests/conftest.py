@@ -44,3 +44,9 @@ def ccpd_sample() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _private_weights_cache(tmp_path_factory, monkeypatch):
+    """Tests never write into the user's ~/.cache/lprzoo."""
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path_factory.mktemp("lprzoo-cache")))

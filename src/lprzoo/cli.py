@@ -7,15 +7,25 @@ Recipes are YAML files of ``class_path`` / ``init_args`` that override defaults 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
+import warnings
+from pathlib import Path
+from typing import Any
 
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from lprzoo.callbacks import InterruptedCheckpoint, PredictionWriter, RunSummary, SamplePredictions
+from lprzoo.callbacks import (
+    InterruptedCheckpoint,
+    PredictionWriter,
+    RunSummary,
+    SamplePredictions,
+    check_writable_file,
+)
 from lprzoo.errors import CheckpointError, LprzooError
 from lprzoo.precision import choose_precision
 
@@ -26,6 +36,34 @@ DEFAULT_ROOT = "runs/lprzoo"
 
 def _checkpoint_dir(root: str) -> str:
     return os.path.join(root, "checkpoints")
+
+
+# model arguments a checkpoint's hyper-parameters replace (LightningCLI reads them from `--ckpt_path`)
+_CHECKPOINT_DECIDES = ("arch", "arch_kwargs", "extra_chars")
+
+
+def _init_defaults(class_path: str) -> dict[str, Any]:
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return {}
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _resume_path(config: Any) -> str:
+    """``--ckpt_path last`` for ``fit``: the newer of ``last.ckpt`` and ``interrupted.ckpt``, else ``last``."""
+    folder = Path(_checkpoint_dir(config.get("trainer.default_root_dir") or DEFAULT_ROOT))
+    last = config.get("last_checkpoint.filename") or "last"
+    found = [p for p in (folder / f"{last}.ckpt", folder / "interrupted.ckpt") if p.is_file()]
+    if not found:
+        return "last"  # Lightning says there is nothing to resume and starts afresh
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    log.info("resuming from %s", newest)
+    return str(newest)
 
 
 class LprzooCLI(LightningCLI):
@@ -65,6 +103,54 @@ class LprzooCLI(LightningCLI):
         parser.link_arguments("trainer.default_root_dir", "last_checkpoint.dirpath", compute_fn=_checkpoint_dir)
         parser.add_lightning_class_args(SamplePredictions, "samples")
         parser.add_lightning_class_args(PredictionWriter, "predict_writer")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        self._given_args = [str(a) for a in args] if isinstance(args, (list, tuple)) else []
+        with warnings.catch_warnings():  # `main` passes sys.argv[1:] as `args` on purpose
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+            super().parse_arguments(parser, args)
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning lets a ``--ckpt_path``'s hyper-parameters replace the model's; a conflicting one is an error.
+
+        ``--model.arch`` / ``extra_chars`` / ``arch_kwargs`` set on the command line or by a recipe, and unlike the
+        checkpoint's, would otherwise be dropped without a word.
+        """
+        sub = self.config.get("subcommand")
+        model = self.config[sub].get("model") if sub else None
+        before = dict(vars(model.init_args)) if model is not None and model.get("init_args") is not None else {}
+        super()._parse_ckpt_path()
+        if not before:
+            return
+        after = self.config[sub].model.init_args
+        defaults = _init_defaults(model.class_path)
+        for key in _CHECKPOINT_DECIDES:
+            if key not in before or before[key] == after.get(key):
+                continue
+            flags = (f"--model.{key}", f"--model.init_args.{key}")
+            given = any(a.split("=", 1)[0] in flags for a in getattr(self, "_given_args", []))
+            if given or before[key] != defaults.get(key, before[key]):
+                what = " (the charset it was trained with)" if key == "extra_chars" else ""
+                raise CheckpointError(
+                    self.config[sub].ckpt_path,
+                    f"the checkpoint has {key} {after.get(key)!r}{what}, but {key} {before[key]!r} was given; "
+                    f"drop --model.{key} (the checkpoint decides) or use a checkpoint trained with it",
+                )
+
+    def before_instantiate_classes(self) -> None:
+        """Checks that need no model or data, so that a bad output fails before anything loads."""
+        sub = self.subcommand
+        if sub is None:
+            return
+        config = self.config[sub]
+        if sub == "predict":
+            output = config.get("predict_writer") and config.predict_writer.get("output")
+            if output:
+                check_writable_file(Path(output), "--predict_writer.output")
+            if config.get("return_predictions") is None:
+                config.return_predictions = False  # rows go to the writer batch by batch: flat memory
+        if sub == "fit" and config.get("ckpt_path") == "last":
+            config.ckpt_path = _resume_path(config)
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})
@@ -151,6 +237,18 @@ def publish(*args, **kwargs):
     return run(*args, **kwargs)
 
 
+def export(*args, **kwargs):
+    from lprzoo.export import export as run
+
+    return run(*args, **kwargs)
+
+
+def benchmark(*args, **kwargs):
+    from lprzoo.benchmark import benchmark as run
+
+    return run(*args, **kwargs)
+
+
 def zoo(markdown: bool = False) -> None:
     """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
 
@@ -176,12 +274,16 @@ VERBS = {
     ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", zoo),
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", publish),
+    "export": ("export a model to ONNX (fp32 or int8), checked with ONNX Runtime", export),
+    "benchmark": ("accuracy x speed x size of zoo entries per runtime, batch and threads; Pareto plot", benchmark),
 }
 COMMANDS = {verb: fn for verb, (_, fn) in VERBS.items() if fn is not None}
 _DOCS = {
     "translate": "lprzoo.refine.translate:translate",
     "pseudo-label": "lprzoo.pseudo:pseudo_label",
     "publish": "lprzoo.publish:publish",
+    "export": "lprzoo.export:export",
+    "benchmark": "lprzoo.benchmark:benchmark",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 import torch
@@ -166,19 +166,51 @@ class PlateReader:
         return readings[0] if single else readings
 
 
+Runtime = Literal["torch", "onnx", "onnx-int8"]
+
+
+def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
+    """The ONNX export of ``source`` for ``runtime``, made once and kept in the user cache (keyed by its sha256)."""
+    from lprzoo.export import export
+    from lprzoo.hub import cache_dir
+    from lprzoo.weights import read_weights
+
+    sha = read_weights(source).sha256()
+    target = cache_dir() / "onnx" / f"{sha[:16]}-{runtime}.onnx"
+    if not target.is_file():
+        real = Path("../shared/data/real/train")
+        export(
+            str(source), str(target), int8=runtime == "onnx-int8", calibration_real=str(real) if real.is_dir() else None
+        )
+    return target
+
+
 def load(
     source: str | Path,
     device: str | torch.device = "cpu",
     beam_width: int | None = None,
     top_n: int | None = None,
     batch_size: int = 64,
+    runtime: Runtime = "torch",
+    threads: int | None = None,
 ) -> PlateReader:
-    """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt``) or a hashed URL.
+    """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
+    hashed URL.
+
+    Args:
+        runtime: ``torch``; ``onnx`` or ``onnx-int8`` run the same model in ONNX Runtime (exported once, cached).
+        threads: ONNX Runtime intra-op threads (default: its own choice).
 
     Example::
 
         reader = lprzoo.load("lightcrnn-1.2-adapt")
         reader("car.jpg").text
     """
+    if str(source).endswith(".onnx") or runtime != "torch":
+        from lprzoo.export import OnnxNet, read_onnx_record
+
+        path = Path(source) if str(source).endswith(".onnx") else _onnx_file(source, runtime)
+        record, _ = read_onnx_record(path)
+        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size)
     net, record = load_recognizer(source, device)
     return PlateReader(net, record, device, beam_width, top_n, batch_size)

@@ -1,0 +1,211 @@
+"""``lprzoo export``: a trained recognizer as ONNX (fp32 or int8) for ONNX Runtime, with its record inside.
+
+Input ``images``: ``(B, 3, 48, 160)`` float RGB in ``[0, 1]`` with a dynamic batch (normalisation is inside the
+graph); output ``logits`` (or ``log_probs``): ``(B, T, K)``.  The file's metadata carries the lprzoo record (charset,
+input contract, decoding defaults), the zoo name and the sha256 of the source weights, so
+``lprzoo.load("x.onnx")`` rebuilds the same :class:`~lprzoo.reader.PlateReader` with ONNX Runtime underneath.
+
+int8 uses ONNX Runtime's static quantization (QDQ, per-channel weights), calibrated on rendered plates plus real
+crops; the LSTMs either stay fp32 (``lstm="fp32"``) or are quantized dynamically (``lstm="dynamic"``): both are
+measured in docs/benchmarks.md.  After writing, every file is checked with ONNX Runtime against torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from lprzoo.errors import LprzooError
+from lprzoo.weights import METADATA_KEY, RecognizerRecord, load_recognizer, read_weights
+
+log = logging.getLogger(__name__)
+
+
+class _Exported(nn.Module):
+    def __init__(self, net: nn.Module, log_probs: bool) -> None:
+        super().__init__()
+        self.net, self.log_probs = net, log_probs
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits = self.net(images)  # (B, T, K)
+        return logits.log_softmax(-1) if self.log_probs else logits
+
+
+def _calibration_images(n: int, real: str | None, seed: int = 0) -> np.ndarray:
+    """``n`` float ``(3, 48, 160)`` plates in ``[0, 1]``: half rendered (3 colours, 31 provinces), half real crops."""
+    from lprzoo.render.plates import ScriptPlates
+
+    renders = ScriptPlates(n, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, seed=seed + 7)
+    images = [renders[i][0] for i in range(n // 2 if real else n)]
+    if real:
+        from lprzoo.charset import Charset
+        from lprzoo.data.images import load_plate
+        from lprzoo.data.sources import read_source
+
+        samples = read_source(real, Charset())
+        rng = np.random.default_rng(seed)
+        for k in rng.choice(len(samples), size=min(n - len(images), len(samples)), replace=False):
+            images.append(load_plate(samples[int(k)]))
+    return torch.stack(images).float().div(255).numpy()
+
+
+def quantize_int8(
+    fp32_path: Path, out: Path, calibration: np.ndarray, lstm: Literal["fp32", "dynamic"] = "fp32", batch: int = 32
+) -> Path:
+    """Static QDQ int8 (per-channel weights) of the convolutions and linear layers; LSTMs fp32 or dynamic int8."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"images": calibration[i : i + batch]} for i in range(0, len(calibration), batch)])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    prepared = out.with_name(out.stem + ".prep.onnx")
+    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    static_out = out if lstm == "fp32" else out.with_name(out.stem + ".static.onnx")
+    quantize_static(
+        str(prepared),
+        str(static_out),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        activation_type=QuantType.QUInt8,
+        op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+    )
+    prepared.unlink(missing_ok=True)
+    if lstm == "dynamic":
+        quantize_dynamic(str(static_out), str(out), op_types_to_quantize=["LSTM"], weight_type=QuantType.QInt8)
+        static_out.unlink(missing_ok=True)
+    return out
+
+
+def _set_metadata(path: Path, meta: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def export(
+    model: str,
+    out: str | None = None,
+    int8: bool = False,
+    lstm: Literal["fp32", "dynamic"] = "fp32",
+    opset: int = 17,
+    log_probs: bool = False,
+    calibration_real: str | None = "../shared/data/real/train",
+    calibration_size: int = 512,
+    check_batch: int = 16,
+) -> Path:
+    """Export a recognizer (zoo name, ``.ckpt`` or ``.safetensors``) to ONNX and check it with ONNX Runtime.
+
+    Args:
+        model: the recognizer to export.
+        out: the ``.onnx`` path; default ``<model>[-int8].onnx`` in the current folder.
+        int8: also quantize (static QDQ, per-channel) and write the int8 model at ``out``.
+        lstm: with ``int8``: keep the LSTMs in fp32 or quantize them dynamically.
+        opset: ONNX opset.
+        log_probs: output log-probabilities instead of logits.
+        calibration_real: real crops mixed into the int8 calibration set (half of it; the rest is rendered).
+        calibration_size: plates in the calibration set.
+        check_batch: plates in the ONNX Runtime check after writing.
+
+    Returns:
+        the written ``.onnx`` path.
+    """
+    import onnxruntime as ort
+
+    net, record = load_recognizer(model)
+    source = read_weights(model)
+    name = record.name or Path(str(model)).stem
+    target = Path(out or f"{name}{'-int8' if int8 else ''}.onnx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32_path = target if not int8 else target.with_name(target.stem + ".fp32.onnx")
+    wrapper = _Exported(net, log_probs).eval()
+    example = torch.rand(2, 3, record.input.height, record.input.width)
+    # The TorchScript-based exporter writes LightCRNN-1.2 in < 1 s with native LSTM ops and a dynamic batch; the
+    # dynamo exporter gives the same graph in ~15 s (measured on this project's CPU), so it is the default here.
+    output = "log_probs" if log_probs else "logits"
+    torch.onnx.export(
+        wrapper, (example,), str(fp32_path), input_names=["images"], output_names=[output],
+        dynamic_axes={"images": {0: "batch"}, output: {0: "batch"}}, opset_version=opset, dynamo=False,
+    )  # fmt: skip
+    meta = {
+        METADATA_KEY: record.to_json(),
+        "zoo_name": record.name or "",
+        "source_sha256": source.sha256(),
+        "input": json.dumps(record.input.to_dict()),
+        "charset": record.charset.chars,
+        "output": output,
+        "precision": "int8" if int8 else "fp32",
+    }
+    if int8:
+        calibration = _calibration_images(calibration_size, calibration_real)
+        quantize_int8(fp32_path, target, calibration, lstm)
+        fp32_path.unlink(missing_ok=True)
+        meta["int8"] = json.dumps({"lstm": lstm, "calibration": f"{calibration_size} plates (rendered + real)"})
+    _set_metadata(target, meta)
+    # check with ONNX Runtime against torch
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    x = torch.rand(check_batch, 3, record.input.height, record.input.width)
+    with torch.inference_mode():
+        expected = wrapper(x).numpy()
+    got = session.run(None, {"images": x.numpy()})[0]
+    if got.shape != expected.shape:
+        raise LprzooError(f"{target}: ONNX output {got.shape} differs from torch {expected.shape}")
+    delta = float(np.abs(got - expected).max())
+    log.info("wrote %s (%.1f MB); ONNX Runtime check: max |Δ| = %.2e over %d plates", target,
+             target.stat().st_size / 2**20, delta, check_batch)  # fmt: skip
+    return target
+
+
+class OnnxNet(nn.Module):
+    """An ONNX Runtime session behind the ``nn.Module`` interface the reader uses: images -> logits ``(B, T, K)``."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.path = str(path)
+        self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
+        self.output = self.session.get_outputs()[0].name
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(None, {"images": images.detach().float().cpu().contiguous().numpy()})[0]
+        return torch.from_numpy(out)  # (B, T, K) logits or log-probabilities (log_softmax is idempotent)
+
+
+def read_onnx_record(path: str | Path) -> tuple[RecognizerRecord, dict[str, Any]]:
+    """The lprzoo record and metadata of an exported ``.onnx`` file."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    meta = {p.key: p.value for p in model.metadata_props}
+    if METADATA_KEY not in meta:
+        raise LprzooError(f"{path}: an ONNX file without an lprzoo record (export it with `lprzoo export`)")
+    return RecognizerRecord.from_dict(json.loads(meta[METADATA_KEY])), meta

@@ -1,0 +1,58 @@
+"""ONNX export: round trip with parity, int8, the ONNX Runtime reader and the benchmark command, on a tiny model."""
+
+import csv
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import lprzoo
+from lprzoo.export import export, read_onnx_record
+from lprzoo.weights import RecognizerRecord, save_recognizer
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    torch.manual_seed(0)
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", extra_chars="警")
+    return save_recognizer(tmp_path / "tiny.safetensors", record.build(), record, dtype=torch.float32)
+
+
+def test_fp32_round_trip_matches_torch_and_carries_the_record(tiny, tmp_path):
+    path = export(str(tiny), str(tmp_path / "tiny.onnx"))
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [3, 48, 160]
+    record, meta = read_onnx_record(path)
+    assert record.extra_chars == "警" and meta["source_sha256"] and meta["charset"].endswith("警")
+    torch_reader, onnx_reader = lprzoo.load(str(tiny)), lprzoo.load(str(path))
+    plates = torch.randint(0, 255, (9, 3, 48, 160), dtype=torch.uint8)  # a batch size never exported
+    delta = (torch_reader.log_probs(plates) - onnx_reader.log_probs(plates)).abs().max().item()
+    assert delta < 1e-4
+    assert [r.text for r in torch_reader(plates)] == [r.text for r in onnx_reader(plates)]
+
+
+@pytest.mark.parametrize("lstm", ["fp32", "dynamic"])
+def test_int8_export_is_quantized_and_reads(tiny, tmp_path, lstm):
+    path = export(str(tiny), str(tmp_path / "tiny-int8.onnx"), int8=True, lstm=lstm, calibration_real=None,
+                  calibration_size=32)  # fmt: skip
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    assert ("DynamicQuantizeLSTM" in ops) == (lstm == "dynamic")
+    reading = lprzoo.load(str(path))(np.zeros((48, 160, 3), dtype=np.uint8))
+    assert isinstance(reading.text, str)
+
+
+def test_benchmark_command_on_a_tiny_model(tiny, tmp_path, plate_folder):
+    from lprzoo.cli import main
+
+    out = tmp_path / "bench"
+    args = ["benchmark", "--models", str(tiny), "--runtimes", "torch,onnx", "--batch", "1,4", "--threads", "1",
+            "--data", str(plate_folder), "--repeats", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    rows = list(csv.DictReader((out / "results.csv").open(encoding="utf-8")))
+    assert len(rows) == 4 and {r["runtime"] for r in rows} == {"torch", "onnx"}
+    assert all(float(r["plates_per_s"]) > 0 and float(r["p95_ms"]) >= float(r["p50_ms"]) for r in rows)
+    assert "CPU:" in (out / "results.md").read_text() and (out / "pareto.png").stat().st_size > 5000

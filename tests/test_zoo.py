@@ -1,0 +1,52 @@
+"""The zoo: every record's facts are recomputed from its file, and every entry reads real crops as recorded."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import lprzoo
+from lprzoo.hub import sha256_file, zoo_dir, zoo_records
+from lprzoo.weights import read_weights
+
+RECORDS = sorted(zoo_dir().glob("*.yaml"))
+REQUIRED = {"name", "kind", "weights", "recipe", "git_commit", "command", "data", "metrics", "num_params",
+            "file_size", "speed", "license"}  # fmt: skip
+VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "val"
+
+
+def test_the_zoo_has_entries():
+    assert RECORDS, "zoo/ holds no records"
+    assert lprzoo.list_models(pretrained=True)
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=[p.stem for p in RECORDS])
+def test_record_schema_and_facts(path):
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert REQUIRED <= set(record), REQUIRED - set(record)
+    assert record["name"] == path.stem
+    weights = zoo_dir() / record["weights"]["file"]
+    assert sha256_file(weights) == record["weights"]["sha256"]
+    assert weights.stat().st_size == record["file_size"]
+    loaded = read_weights(record["name"])
+    if record["kind"] == "recognizer":
+        net, _ = lprzoo.weights.load_recognizer(record["name"])
+        assert sum(p.numel() for p in net.parameters()) == record["num_params"]
+        for name in ("real/val", "target/dev", "render-31"):
+            assert {"RA", "CRA", "CRA-C", "CRA-NC", "top3", "plates"} <= set(record["metrics"][name])
+    assert loaded.path == weights
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in zoo_records().items() if r.kind == "recognizer"))
+def test_every_entry_reads_a_fixed_handful_of_val_crops_as_recorded(name):
+    """The first 32 crops of real/val, read by each entry; the expected count is the record's, honestly low or high."""
+    if not VAL.is_dir():
+        pytest.skip(f"{VAL} is absent")
+    from lprzoo.evaluate import evaluate, labelled_images
+
+    reader = lprzoo.load(name)
+    images, labels = labelled_images(VAL, reader.charset)
+    record = zoo_records()[name].extra
+    result = evaluate(reader, images[:32], labels[:32], breakdown=False)
+    assert result["plates"] == 32
+    assert result["RA"] == pytest.approx(record["handful"]["real/val[:32]"]["RA"], abs=1e-4)
