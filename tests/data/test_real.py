@@ -71,3 +71,28 @@ def test_every_source_invalid_is_an_error(tmp_path):
     dm = RealPlatesDataModule(test=str(tmp_path), skip_invalid=True, num_workers=0)
     with pytest.raises(InvalidSampleError, match="no usable images"):
         dm.setup("test")
+
+
+def test_skip_log_is_per_split(tmp_path, caplog):
+    """A file skipped in train is not reported again in val; predict says "in predict"."""
+    write_plates(tmp_path / "train", 4)
+    write_plates(tmp_path / "val", 4, seed=1)
+    (tmp_path / "train" / "京A99999.jpg").write_bytes(b"")
+    dm = RealPlatesDataModule(train=str(tmp_path / "train"), val=str(tmp_path / "val"), skip_invalid=True,
+                              num_workers=0)  # fmt: skip
+    dm.setup("fit")
+    assert "skipped 1 invalid samples in train" in caplog.text and "in val" not in caplog.text
+    assert dm.split_skips["train"].count == 1 and dm.split_skips["val"].count == 0 and dm.skips.count == 1
+
+    from lightning.pytorch.trainer.states import TrainerFn
+
+    dm = RealPlatesDataModule(predict=str(tmp_path / "train"), skip_invalid=True, num_workers=0)
+    dm.setup(TrainerFn.PREDICTING)
+    assert "skipped 1 invalid samples in predict" in caplog.text and "TrainerFn" not in caplog.text
+
+
+def test_predict_streams_instead_of_decoding_everything_at_setup(plate_folder):
+    dm = RealPlatesDataModule(predict=str(plate_folder), cache=True, batch_size=5, num_workers=0)
+    dm.setup("predict")
+    assert dm.datasets["predict"].images is None  # decoded batch by batch in the loader
+    assert [len(b) for b in dm.predict_dataloader()] == [5, 5, 2]

@@ -15,6 +15,8 @@ from lprzoo.data.sources import (
     parse_ccpd_name,
     read_source,
 )
+from lprzoo.errors import LprzooError
+from tests.conftest import SHARED_DATA
 
 CS = Charset()
 
@@ -114,3 +116,71 @@ def test_skip_invalid_counts_and_logs(tmp_path, plate_folder, caplog):
     assert len(samples) == 12 and skips.count == 2
     skips.report("train")
     assert "skipped 2 invalid samples in train" in caplog.text
+
+
+# ---- labels files in other encodings, single images and patterns, plate grammar, CCPD indices -------------------
+def _copy_plates(src: Path, dst: Path, labels: list[str]) -> list[str]:
+    dst.mkdir(parents=True, exist_ok=True)
+    jpg = sorted(src.glob("*.jpg"))[0].read_bytes()
+    names = [f"{i:03d}.jpg" for i in range(len(labels))]
+    for name in names:
+        (dst / name).write_bytes(jpg)
+    return names
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_labels_file_in_utf8_bom_or_gb18030(tmp_path, plate_folder, encoding):
+    labels = ["京A12345", "粤B6789D", "沪C00001"]
+    names = _copy_plates(plate_folder, tmp_path / "d", labels)
+    rows = "filename\tlabel\n" + "".join(f"{n}\t{t}\n" for n, t in zip(names, labels))
+    (tmp_path / "d" / "labels.tsv").write_bytes(rows.encode(encoding))
+    assert [s.label for s in read_source(tmp_path / "d", CS)] == labels
+
+
+def test_labels_file_neither_utf8_nor_gb18030_names_file_and_row(tmp_path, plate_folder):
+    names = _copy_plates(plate_folder, tmp_path, ["x", "y"])
+    data = f"{names[0]}\t京A12345\n".encode() + f"{names[1]}\t".encode() + b"\xff\xff\n"
+    (tmp_path / "labels.tsv").write_bytes(data)
+    with pytest.raises(InvalidSampleError, match=r"labels.tsv: row 2 is neither UTF-8 nor GB18030 .*0xff"):
+        read_source(tmp_path, CS)
+
+
+def test_single_image_and_glob_pattern_are_images_not_labels_files(tmp_path, plate_folder):
+    files = sorted(plate_folder.glob("*.jpg"))
+    (plate_folder / "notes.txt").write_text("not an image")
+    one = read_source(files[0], CS)
+    assert [s.path for s in one] == [str(files[0])] and one[0].label == label_from_filename(files[0])
+    matched = read_source(str(plate_folder / "0000*.jpg"), CS)
+    assert [s.path for s in matched] == [str(f) for f in files[:10]]
+    with pytest.raises(LprzooError, match=r"nothing\*.jpg: no file matches"):
+        read_source(str(plate_folder / "nothing*.jpg"), CS)
+
+
+@pytest.mark.parametrize("label", ["AB", "京A1234", "京A12345678901"])
+def test_label_that_is_not_a_plate_names_file_and_label(tmp_path, plate_folder, label):
+    src = sorted(plate_folder.glob("*.jpg"))[0]
+    (tmp_path / f"{label}.jpg").write_bytes(src.read_bytes())
+    with pytest.raises(InvalidSampleError, match=rf"{label}.jpg: not a plate: label '{label}' fits no plate spec"):
+        read_source(tmp_path, CS)
+    skips = SkipLog(skip_invalid=True)
+    for f in plate_folder.glob("*.jpg"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    assert len(read_source(tmp_path, CS, skips=skips)) == 12 and skips.reasons == {"not a plate": 1}
+    assert len(read_source(tmp_path, CS, plates=False)) == 13  # plate kinds with no spec: opt out
+    assert read_source(tmp_path, CS, labelled=False)  # predict: a file name is no label to check
+
+
+def test_ccpd_index_out_of_range_names_field_and_index():
+    name = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_99_33_16-37-15.jpg"
+    with pytest.raises(InvalidSampleError, match=r"field 5 index 5 \(character\) is 99, out of range 0-34"):
+        parse_ccpd_name(name)
+    with pytest.raises(InvalidSampleError, match=r"field 5 index 1 \(province\) is 40, out of range 0-33"):
+        parse_ccpd_name(name.replace("-0_0_22", "-40_0_22"))
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "real").is_dir(), reason="../shared/data is absent")
+def test_every_real_label_fits_the_plate_grammar():
+    """The grammar check must drop no real data: real/train, real/val and target/dev load in full."""
+    for split, n in (("real/train", 1637), ("real/val", 489), ("target/dev", 95)):
+        skips = SkipLog(skip_invalid=True)
+        assert len(read_source(SHARED_DATA / split, CS, skips=skips)) == n and skips.count == 0, split

@@ -106,7 +106,10 @@ class RealPlatesDataModule(PlateDataModule):
         format: ``auto`` or force ``filename`` / ``labels`` / ``ccpd``.
         augment: train-only augmentation (``null`` for none).
         cache: decode every image once into memory at ``setup`` (fast epochs); off for very large sets.
+            ``predict`` always streams: images are decoded in the loader workers, batch by batch.
         skip_invalid: skip and count unusable files instead of stopping at the first one.
+        check_plates: reject labels that fit no plate spec (``AB``, ``京A1234``); off for plate kinds with no
+            registered spec.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class RealPlatesDataModule(PlateDataModule):
         augment: PlateAugment | None = lazy_instance(PlateAugment),
         cache: bool = True,
         skip_invalid: bool = False,
+        check_plates: bool = True,
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
@@ -130,26 +134,39 @@ class RealPlatesDataModule(PlateDataModule):
         self.sources = {"train": train, "val": val, "test": test, "predict": predict}
         self.augment = augment
         self.datasets: dict[str, PlateImages] = {}
-        self.skips = SkipLog(skip_invalid)
+        self.skips = SkipLog(skip_invalid)  # all splits; each split also keeps its own (`split_skips`)
+        self.split_skips: dict[str, SkipLog] = {}
+
+    def _skips(self, split: str) -> SkipLog:
+        return self.split_skips.setdefault(split, self.skips.child())
 
     def _read(self, split: str) -> list[Sample]:
         sources = self.sources[split]
         paths = [sources] if isinstance(sources, str) else list(sources or [])
         samples: list[Sample] = []
         for path in paths:
-            samples += read_source(path, self.charset, self.hparams.format, self.skips, labelled=split != "predict")
+            samples += read_source(
+                path,
+                self.charset,
+                self.hparams.format,
+                self._skips(split),
+                split != "predict",
+                self.hparams.check_plates,
+            )
         return samples
 
     def _dataset(self, split: str, samples: list[Sample], train: bool = False) -> PlateImages:
         transform = self.augment if train else None
-        ds = PlateImages(samples, transform, self.hparams.cache, self.skips, name=split)
-        self.skips.report(split)
+        cache = self.hparams.cache and split != "predict"  # predict streams: flat memory for any number of images
+        ds = PlateImages(samples, transform, cache, self._skips(split), name=split)
+        self._skips(split).report(split)
         if len(ds) == 0:
             raise InvalidSampleError(str(self.sources[split]), f"no usable images for {split}")
         log.info("%s: %d images", split, len(ds))
         return ds
 
     def setup(self, stage: str) -> None:
+        stage = str(getattr(stage, "value", stage))  # TrainerFn.PREDICTING -> "predict"
         if stage == "fit":
             if not self.sources["train"]:
                 raise ValueError("RealPlatesDataModule: `train` is required to fit (a folder or a labels file)")

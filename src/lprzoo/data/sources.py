@@ -8,7 +8,9 @@ without decoding pixels.  Problems raise :class:`InvalidSampleError` naming the 
 from __future__ import annotations
 
 import csv
+import glob
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from lprzoo.charset import Charset
-from lprzoo.errors import InvalidSampleError
+from lprzoo.errors import InvalidSampleError, MissingInputError
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,19 @@ class Sample:
 
 
 class SkipLog:
-    """Counts skipped samples per reason and logs one summary line (``skip_invalid: true``)."""
+    """Counts skipped samples per reason and logs one summary line (``skip_invalid: true``).
 
-    def __init__(self, skip_invalid: bool) -> None:
+    :meth:`child` gives one log per split whose skips also count in this one, so each split reports its own.
+    """
+
+    def __init__(self, skip_invalid: bool, parent: SkipLog | None = None) -> None:
         self.skip_invalid = skip_invalid
+        self.parent = parent
         self.reasons: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
+
+    def child(self) -> SkipLog:
+        return SkipLog(self.skip_invalid, parent=self)
 
     def handle(self, error: InvalidSampleError) -> None:
         if not self.skip_invalid:
@@ -46,6 +55,8 @@ class SkipLog:
         key = error.reason.split(":")[0]
         self.reasons[key] += 1
         self.examples.setdefault(key, error.path)
+        if self.parent is not None:
+            self.parent.handle(error)
 
     @property
     def count(self) -> int:
@@ -66,17 +77,55 @@ def label_from_filename(path: str | Path) -> str:
     return _PREFIX.sub("", Path(path).stem)
 
 
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+
+
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    """The images in a folder, or the one image a path names."""
+    if is_image_file(folder):
+        return [folder]
+    return sorted(p for p in folder.iterdir() if is_image_file(p))
+
+
+def printable(path: str | Path) -> str:
+    """A file name as text that any UTF-8 output can hold: undecodable bytes become ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 # ---- labels files (TSV / CSV, incl. fast-plate-ocr's image_path,plate_text) ---------------------------------
 _HEADER_NAMES = {"filename", "file", "image", "image_path", "path", "label", "plate_text", "text", "plate"}
 
 
+def _decode_labels(path: Path) -> str:
+    """UTF-8 (with or without BOM), else GB18030; otherwise an error naming the first row neither decodes."""
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    for row, line in enumerate(data.splitlines(), 1):
+        try:
+            line.decode("utf-8-sig" if row == 1 else "utf-8")
+            continue
+        except UnicodeDecodeError:
+            pass
+        try:
+            line.decode("gb18030")
+        except UnicodeDecodeError as e:
+            raise InvalidSampleError(
+                path, f"row {row} is neither UTF-8 nor GB18030 text (byte {line[e.start]:#04x} at column {e.start + 1})"
+            ) from None
+    raise InvalidSampleError(path, "mixes UTF-8 and GB18030 rows; save it in one encoding (UTF-8)")
+
+
 def read_labels_file(path: Path) -> list[tuple[str, str]]:
-    """Rows ``(image path relative to the file's folder or absolute, label)``; a header row is detected."""
-    text = path.read_text(encoding="utf-8-sig")
+    """Rows ``(image path relative to the file's folder or absolute, label)``; a header row is detected.
+
+    The file may be UTF-8 (with or without BOM) or GB18030, common for Chinese labels.
+    """
+    text = _decode_labels(path)
     first = text.splitlines()[0] if text else ""
     delimiter = "\t" if "\t" in first else ","
     rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if r and any(c.strip() for c in r)]
@@ -119,6 +168,10 @@ def parse_ccpd_name(path: str | Path) -> Sample:
         idx = [int(v) for v in parts[4].split("_")]
         if len(idx) not in (7, 8):
             raise ValueError(f"field 5 has {len(idx)} character indices, expected 7 or 8")
+        tables = [("province", CCPD_PROVINCES), ("letter", CCPD_LETTERS)] + [("character", CCPD_ALNUM)] * 6
+        for k, (i, (what, table)) in enumerate(zip(idx, tables), 1):
+            if not 0 <= i < len(table):
+                raise ValueError(f"field 5 index {k} ({what}) is {i}, out of range 0-{len(table) - 1}")
         label = CCPD_PROVINCES[idx[0]] + CCPD_LETTERS[idx[1]] + "".join(CCPD_ALNUM[i] for i in idx[2:])
     except (ValueError, IndexError) as e:
         raise InvalidSampleError(path, f"not a CCPD file name: {e}") from None
@@ -130,6 +183,8 @@ def parse_ccpd_name(path: str | Path) -> Sample:
 def _resolve_format(path: Path, fmt: SourceFormat) -> tuple[SourceFormat, Path]:
     if fmt != "auto":
         return fmt, path
+    if is_image_file(path):  # one image: its name is its label (or a CCPD name)
+        return ("ccpd" if len(path.stem.split("-")) == 7 else "filename"), path
     if path.is_file():
         return "labels", path
     for name in ("labels.tsv", "labels.csv", "labels.txt"):
@@ -142,17 +197,30 @@ def _resolve_format(path: Path, fmt: SourceFormat) -> tuple[SourceFormat, Path]:
 
 
 def read_source(
-    path: str | Path, charset: Charset, fmt: SourceFormat = "auto", skips: SkipLog | None = None, labelled: bool = True
+    path: str | Path,
+    charset: Charset,
+    fmt: SourceFormat = "auto",
+    skips: SkipLog | None = None,
+    labelled: bool = True,
+    plates: bool = True,
 ) -> list[Sample]:
-    """Index one source (a folder or a labels file) into checked samples.
+    """Index one source (a folder, a labels file, an image or a glob pattern) into checked samples.
 
     Args:
-        path: a folder of crops, a folder of CCPD scenes, or a labels file.
+        path: a folder of crops, a folder of CCPD scenes, a labels file, one image, or a glob pattern such as
+            ``dir/*.jpg`` (each match is read as a source of its own).
         fmt: ``auto`` picks a labels file inside a folder if present, CCPD by file-name shape, else file names.
         labelled: check labels against the charset (``False`` for ``predict``, where labels are optional).
+        plates: check labels against the plate grammar (:func:`lprzoo.render.rules.plate_spec_of`): 7 characters,
+            or 8 for green plates; off for plate kinds that have no registered spec.
     """
     skips = skips or SkipLog(False)
     path = Path(path).expanduser()
+    if not path.exists() and glob.has_magic(str(path)):
+        matches = sorted(glob.glob(str(path)))
+        if not matches:
+            raise MissingInputError(f"{path}: no file matches this pattern")
+        return [s for m in matches for s in read_source(m, charset, fmt, skips, labelled, plates)]
     if not path.exists():
         raise FileNotFoundError(f"data source {path} does not exist")
     fmt, path = _resolve_format(path, fmt)
@@ -165,8 +233,8 @@ def read_source(
             file = Path(rel) if Path(rel).is_absolute() else path.parent / rel
             samples.append(Sample(str(file), label))
     else:
-        if not path.is_dir():
-            raise NotADirectoryError(f"{path} is not a folder (format {fmt!r})")
+        if not path.is_dir() and not is_image_file(path):
+            raise NotADirectoryError(f"{path} is neither a folder nor an image (format {fmt!r})")
         for file in list_images(path):
             if fmt == "ccpd":
                 try:
@@ -177,10 +245,21 @@ def read_source(
                 samples.append(Sample(str(file), label_from_filename(file)))
     if not samples and not skips.count:
         raise InvalidSampleError(path, f"no images found ({fmt} format; extensions {', '.join(IMAGE_EXTENSIONS)})")
-    return list(_checked(samples, charset, skips, labelled))
+    return list(_checked(samples, charset, skips, labelled, plates))
 
 
-def _checked(samples: Iterable[Sample], charset: Charset, skips: SkipLog, labelled: bool) -> Iterable[Sample]:
+def _not_a_plate(label: str) -> str | None:
+    """Why ``label`` fits no registered plate spec, or ``None`` when it fits one."""
+    from lprzoo.render.rules import plate_spec_of  # lazily: lprzoo.render pulls in OpenCV
+
+    if plate_spec_of(label) is not None:
+        return None
+    return f"not a plate: label {label!r} fits no plate spec (7 characters, or 8 for green plates)"
+
+
+def _checked(
+    samples: Iterable[Sample], charset: Charset, skips: SkipLog, labelled: bool, plates: bool = True
+) -> Iterable[Sample]:
     for s in samples:
         try:
             if not Path(s.path).is_file():
@@ -195,6 +274,9 @@ def _checked(samples: Iterable[Sample], charset: Charset, skips: SkipLog, labell
                     raise InvalidSampleError(
                         s.path, f"label outside the charset: {s.label!r} has {bad!r} (add them to extra_chars?)"
                     )
+                why = _not_a_plate(s.label) if plates else None
+                if why:
+                    raise InvalidSampleError(s.path, why)
             elif charset.unknown(s.label):
                 s = Sample(s.path, "", s.corners)  # predict: a file name that is not a label
             yield s
