@@ -25,6 +25,7 @@ from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, get_font
 from lprzoo.render.renderer import PlateRenderer, resolve_degradations
 from lprzoo.render.specs import PlateSpec, get_spec
+from lprzoo.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ _worker_renderer: PlateRenderer | None = None
 
 def _init_worker(kwargs: dict[str, Any]) -> None:
     global _worker_renderer
-
     die_with_parent()  # a killed render leaves no worker writing files; a no-op with workers=1
     cv2.setNumThreads(1)
     _worker_renderer = PlateRenderer(**kwargs)
