@@ -54,8 +54,9 @@ class CRNNModule(pl.LightningModule):
             ``Constant``); ``null`` for none.
         beam_width: prefix beam width for top-N accuracies and predictions.
         top_n: the N of the reported top-N accuracies.
-        init_from: a zoo name, ``.ckpt`` or ``.safetensors`` whose weights initialise the network when ``fit``
-            starts, e.g. the GAN-pretrained model before fine-tuning on real crops (§IV-D, curriculum).
+        init_from: a zoo name, ``.ckpt`` or ``.safetensors`` whose weights initialise the network at setup (any
+            stage; a ``--ckpt_path`` restored afterwards wins), e.g. the GAN-pretrained model before fine-tuning on
+            real crops (§IV-D, curriculum), or a zoo entry for ``lprzoo test --model NAME``.
         channels_last: use the channels-last memory format (faster on CPUs and GPUs; ``docs/benchmarks.md``).
         compile: wrap the network's forward in ``torch.compile``.
     """
@@ -128,8 +129,9 @@ class CRNNModule(pl.LightningModule):
             )
 
     def setup(self, stage: str) -> None:
-        if stage == "fit" and self.hparams.init_from and not self._initialised:
-            # setup runs before Lightning restores `--ckpt_path`, so a resumed run still gets its own weights
+        if self.hparams.init_from and not self._initialised:
+            # Any stage: `lprzoo test --model NAME` evaluates a zoo entry this way.  setup runs before Lightning
+            # restores `--ckpt_path`, so a resumed run (or an explicit checkpoint) still gets its own weights.
             self.load_weights(self.hparams.init_from)
             self._initialised = True
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
