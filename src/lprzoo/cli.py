@@ -260,7 +260,14 @@ def zoo(markdown: bool = False) -> None:
     print_zoo(markdown)
 
 
-# verb -> (one line of help, function or None for the LightningCLI verbs)
+def _data_verbs() -> dict[str, Any]:
+    """``lprzoo data stats|validate|augment-preview``: the sub-verbs, dispatched by ``jsonargparse.auto_cli``."""
+    from lprzoo.datatools import COMMANDS as DATA_COMMANDS
+
+    return DATA_COMMANDS
+
+
+# verb -> (one line of help, function or None for the LightningCLI verbs; a dict of functions for sub-verbs)
 VERBS = {
     "fit": ("train a model from a recipe: lprzoo fit --config recipes/real_baseline.yaml", None),
     "validate": ("validation metrics of a checkpoint or zoo entry on the recipe's val set", None),
@@ -276,6 +283,7 @@ VERBS = {
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", publish),
     "export": ("export a model to ONNX (fp32 or int8), checked with ONNX Runtime", export),
     "benchmark": ("accuracy x speed x size of zoo entries per runtime, batch and threads; Pareto plot", benchmark),
+    "data": ("dataset tools: data stats DIR, data validate DIR, data augment-preview (tables and PNGs)", _data_verbs()),
 }
 COMMANDS = {verb: fn for verb, (_, fn) in VERBS.items() if fn is not None}
 _DOCS = {
