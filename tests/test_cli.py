@@ -232,3 +232,137 @@ def test_render_command_writes_labelled_folder_and_preview(tmp_path):
     assert preview.stat().st_size > 1000
     assert main(args) == 0  # a finished render is a no-op resume
     assert len(list(out.glob("*.jpg"))) == 24
+
+
+# ---- bad input: one line naming the file, exit code 2, no traceback (docs/reliability.md) ------------------------
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    write_plates(root / "plates", 8)
+    args = tiny_args(root / "run", root / "plates", "--trainer.max_steps", "1", "--trainer.logger", "false")
+    assert main(["fit", *args, "--trainer.enable_progress_bar", "false"]) == 0
+    return root / "run" / "checkpoints" / "last.ckpt"
+
+
+def one_line_error(args: list[str], caplog, capsys) -> str:
+    """Run ``lprzoo ARGS``; assert exit code 2, one ERROR line and no traceback; return that line."""
+    caplog.clear()
+    assert main(args) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0], errors
+    return errors[0]
+
+
+def predict_args(ckpt: Path, data: Path | str, output: Path, *extra: str) -> list[str]:
+    return ["predict", "--ckpt_path", str(ckpt), "--data.predict", str(data), "--data.num_workers", "0",
+            "--predict_writer.output", str(output), "--trainer.logger", "false",
+            "--trainer.enable_progress_bar", "false", *extra]  # fmt: skip
+
+
+def test_labels_file_not_utf8_or_gb18030_is_one_line(tmp_path, plate_folder, caplog, capsys):
+    labels = tmp_path / "labels.tsv"
+    labels.write_bytes("filename\tlabel\n".encode("utf-16"))
+    message = one_line_error(["fit", *tiny_args(tmp_path, labels)], caplog, capsys)
+    assert f"{labels}: row 1 is neither UTF-8 nor GB18030" in message
+
+
+def test_label_that_is_not_a_plate_is_one_line(tmp_path, plate_folder, caplog, capsys):
+    (plate_folder / "AB.jpg").write_bytes(sorted(plate_folder.glob("*.jpg"))[0].read_bytes())
+    message = one_line_error(["fit", *tiny_args(tmp_path, plate_folder)], caplog, capsys)
+    assert "AB.jpg: not a plate: label 'AB'" in message
+
+
+def test_ccpd_name_out_of_range_is_one_line(tmp_path, plate_folder, caplog, capsys):
+    name = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_99_33_16-37-15.jpg"
+    (tmp_path / "ccpd").mkdir()
+    (tmp_path / "ccpd" / name).write_bytes(sorted(plate_folder.glob("*.jpg"))[0].read_bytes())
+    message = one_line_error(["fit", *tiny_args(tmp_path, tmp_path / "ccpd")], caplog, capsys)
+    assert f"{name}: not a CCPD file name: field 5 index 5 (character) is 99" in message
+
+
+def test_file_name_with_a_newline_stays_on_one_line(tmp_path, plate_folder, caplog, capsys):
+    (plate_folder / "京A1\n2345.jpg").write_bytes(b"")
+    message = one_line_error(["fit", *tiny_args(tmp_path, plate_folder)], caplog, capsys)
+    assert "京A1\\n2345.jpg" in message
+
+
+def test_single_image_and_glob_pattern_as_predict(tiny_ckpt, tmp_path, plate_folder):
+    one = sorted(plate_folder.glob("*.jpg"))[0]
+    assert main(predict_args(tiny_ckpt, one, tmp_path / "one.csv")) == 0
+    assert [r["file"] for r in csv.DictReader((tmp_path / "one.csv").open(encoding="utf-8"))] == [str(one)]
+    assert main(predict_args(tiny_ckpt, f"{plate_folder}/0000*.jpg", tmp_path / "glob.csv")) == 0
+    assert len(list(csv.DictReader((tmp_path / "glob.csv").open(encoding="utf-8")))) == 10
+
+
+def test_non_utf8_file_name_is_escaped_in_the_output(tiny_ckpt, tmp_path, plate_folder):
+    folder = tmp_path / "cams"
+    folder.mkdir()
+    jpg = sorted(plate_folder.glob("*.jpg"))[0].read_bytes()
+    (folder / os.fsdecode(b"cam_\xff\xfe.jpg")).write_bytes(jpg)
+    (folder / "cam_2.jpg").write_bytes(jpg)
+    for out in (tmp_path / "p.csv", tmp_path / "p.jsonl"):
+        assert main(predict_args(tiny_ckpt, folder, out)) == 0
+        assert "cam_\\xff\\xfe.jpg" in out.read_text(encoding="utf-8").replace("\\\\", "\\")
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_dying_predict_leaves_no_half_written_output(tiny_ckpt, tmp_path, plate_folder, caplog, capsys):
+    (plate_folder / "zz_broken.jpg").write_bytes(b"not a jpeg")  # sorted last: the run dies in its last batch
+    out = tmp_path / "preds.csv"
+    message = one_line_error(predict_args(tiny_ckpt, plate_folder, out, "--data.batch_size", "4"), caplog, capsys)
+    assert "zz_broken.jpg: corrupt or truncated image" in message
+    assert not out.exists()  # the rows so far are in preds.csv.partial, never at the final path
+    assert len((tmp_path / "preds.csv.partial").read_text(encoding="utf-8").splitlines()) == 1 + 12
+
+
+@pytest.mark.parametrize("kind", ["folder", "under a file"])
+def test_unusable_predict_output_fails_before_model_and_data_load(tiny_ckpt, tmp_path, caplog, capsys, kind):
+    output = tmp_path if kind == "folder" else tmp_path / "a_file" / "preds.csv"
+    (tmp_path / "a_file").write_text("x")
+    missing = tmp_path / "no_such_folder"  # would fail at data setup, so the output check came first
+    message = one_line_error(predict_args(tiny_ckpt, missing, output), caplog, capsys)
+    assert message.startswith(f"{output}: --predict_writer.output")
+    assert ("is a folder" if kind == "folder" else "cannot be written") in message
+
+
+@pytest.mark.parametrize("flag, value", [("--model.init_args.arch", "crnn"), ("--model.extra_chars", "警")])
+def test_model_arguments_that_disagree_with_the_checkpoint_are_an_error(tiny_ckpt, tmp_path, plate_folder, caplog,
+                                                                        capsys, flag, value):  # fmt: skip
+    message = one_line_error(predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv", flag, value), caplog, capsys)
+    key = flag.rsplit(".", 1)[-1]
+    assert message.startswith(f"{tiny_ckpt}: the checkpoint has {key}") and repr(value) in message
+    # the same value as the checkpoint's is no conflict
+    assert main(predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv", "--model.arch", "test-lightcrnn-tiny")) == 0
+
+
+def test_predict_keeps_no_predictions_in_memory(tiny_ckpt, tmp_path, plate_folder):
+    cli = run_cli(predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv"))
+    assert cli.config.predict.return_predictions is False
+    assert not any(cli.trainer.predict_loop._predictions)
+    assert len((tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()) == 1 + 12
+
+
+def test_fit_without_ckpt_path_neither_resumes_nor_warns_about_last(tmp_path, plate_folder, recwarn):
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1")]) == 0
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    code = main(["fit", *tiny_args(tmp_path, plate_folder, "--data.extra_chars", "警", "--trainer.max_steps", "1")])
+    assert code == 2  # a failing fit, in a folder that holds a last.ckpt
+    proc = subprocess.run([*LPRZOO, "fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for text in [str(w.message) for w in recwarn] + [proc.stderr]:
+        assert 'ckpt_path="last"' not in text and "ckpt_path=None" not in text and "args parameter" not in text
+    assert "Restored all states" not in proc.stderr  # no --ckpt_path: a fresh run, not a silent resume
+
+
+def test_ckpt_path_last_resumes_from_the_newer_of_last_and_interrupted(tmp_path, plate_folder, caplog):
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2")]) == 0
+    folder = tmp_path / "checkpoints"
+    (folder / "interrupted.ckpt").write_bytes((folder / "last.ckpt").read_bytes())  # written after last.ckpt
+    caplog.clear()
+    caplog.set_level("INFO", logger="lprzoo")
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2"), "--ckpt_path", "last"]) == 0
+    assert f"resuming from {folder / 'interrupted.ckpt'}" in caplog.text
+    assert f"Restored all states from the checkpoint at {folder / 'interrupted.ckpt'}" in caplog.text
+    assert not (folder / "interrupted.ckpt").exists()  # a finished fit removes it: last.ckpt holds everything

@@ -5,16 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import BasePredictionWriter, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_only
 
+from lprzoo.data.sources import printable
 from lprzoo.decode import greedy_decode
+from lprzoo.errors import LprzooError
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +26,10 @@ log = logging.getLogger(__name__)
 class PredictionWriter(BasePredictionWriter):
     """Writes ``lprzoo predict`` rows to CSV or JSONL: file, text, confidence, char confidences, top-N.
 
-    Under DDP each rank writes ``<stem>.rank<N><suffix>``; rows are appended batch by batch so a long run keeps
-    what it has written.
+    Under DDP each rank writes ``<stem>.rank<N><suffix>``. Rows are appended batch by batch to
+    ``<output>.partial``, which is renamed to ``output`` only when the run ends, so a run that dies never leaves a
+    half-written file at ``output`` (its rows so far stay in the ``.partial`` file). File names that are not UTF-8
+    are written with their undecodable bytes as ``\\xNN``.
 
     Args:
         output: ``.csv`` or ``.jsonl`` path.
@@ -37,6 +43,15 @@ class PredictionWriter(BasePredictionWriter):
         self._path: Path | None = None
         self.rows_written = 0
 
+    @property
+    def partial(self) -> Path | None:
+        """Where rows go until the run ends."""
+        return None if self._path is None else self._path.with_name(self._path.name + ".partial")
+
+    def check_output(self) -> None:
+        """Fail before any work when ``output`` cannot be written: a folder, or a folder that cannot be made."""
+        check_writable_file(self.output, "--predict_writer.output")
+
     def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         path = self.output
         if trainer.world_size > 1:
@@ -44,38 +59,73 @@ class PredictionWriter(BasePredictionWriter):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self.rows_written = 0
-        with path.open("w", encoding="utf-8", newline="") as f:
+        assert self.partial is not None
+        with self.partial.open("w", encoding="utf-8", newline="") as f:
             if self.format == "csv":
                 csv.writer(f).writerow(["file", "text", "confidence", "char_confidences", "topn"])
 
     def write_on_batch_end(self, trainer, pl_module, prediction: list[dict[str, Any]], *args: Any) -> None:
-        assert self._path is not None
-        with self._path.open("a", encoding="utf-8", newline="") as f:
+        assert self.partial is not None
+        with self.partial.open("a", encoding="utf-8", newline="") as f:
             if self.format == "jsonl":
                 for row in prediction:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    f.write(json.dumps({**row, "file": printable(row["file"])}, ensure_ascii=False) + "\n")
             else:
                 writer = csv.writer(f)
                 for row in prediction:
                     topn = ";".join(f"{t}:{p}" for t, p in row["topn"])
                     chars = ";".join(str(c) for c in row["char_confidences"])
-                    writer.writerow([row["file"], row["text"], row["confidence"], chars, topn])
+                    writer.writerow([printable(row["file"]), row["text"], row["confidence"], chars, topn])
         self.rows_written += len(prediction)
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        assert self._path is not None and self.partial is not None
+        os.replace(self.partial, self._path)
         log.info("wrote %d predictions to %s", self.rows_written, self._path)
 
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if self.partial is not None and self.partial.exists():
+            log.warning("predict stopped: its %d rows so far are in %s", self.rows_written, self.partial)
 
-class InterruptedCheckpoint(OnExceptionCheckpoint):
+
+def check_writable_file(path: Path, what: str) -> None:
+    """Raise a one-line :class:`LprzooError` when ``path`` cannot become a file: a folder, or an unwritable place."""
+    if path.is_dir():
+        raise LprzooError(f"{path}: {what} is a folder; give a file path such as {path / 'predictions.csv'}")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".lprzoo-write-test-"):
+            pass
+    except OSError as e:
+        raise LprzooError(f"{path}: {what} cannot be written ({e.strerror or e})") from None
+
+
+class InterruptedCheckpoint(pl.Callback):
     """``interrupted.ckpt`` on Ctrl-C or a crash, once training has taken a step.
 
     A run that fails while it sets up (a charset mismatch, a missing file) has nothing to keep, and its checkpoint
-    would be resumed by the next ``lprzoo fit`` of that folder, which would then fail on the stale settings.
+    would be resumed by the next ``lprzoo fit --ckpt_path last`` of that folder, which would then fail on the
+    stale settings. Not Lightning's ``OnExceptionCheckpoint``: with one of those, every ``fit`` without a
+    ``ckpt_path`` silently resumes from ``last`` (and warns about it); ``LprzooCLI`` resolves ``--ckpt_path last``
+    to the newer of ``last.ckpt`` and this file instead.
     """
+
+    def __init__(self, dirpath: str | Path, filename: str = "interrupted") -> None:
+        self.dirpath = str(dirpath)
+        self.filename = filename
+
+    @property
+    def ckpt_path(self) -> str:
+        return os.path.join(self.dirpath, self.filename + ".ckpt")
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if trainer.global_step > 0:
-            super().on_exception(trainer, pl_module, exception)
+            trainer.save_checkpoint(self.ckpt_path)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":  # a fit that finished: last.ckpt holds everything
+            trainer.strategy.remove_checkpoint(self.ckpt_path)
 
 
 class RunSummary(pl.Callback):
