@@ -89,7 +89,8 @@ class BlendedDataModule(RealPlatesDataModule):
         specs, degradations, province_weights, latin_fonts: the renders (see
             :class:`~lprzoo.data.script.ScriptDataModule`); provinces uniform by default.
         seed: seed of the blend and the renders.
-        val_fraction, split_seed, format, augment, cache, skip_invalid, extra_chars, batch_size, num_workers: as for
+        val_fraction, split_seed, format, augment, cache, skip_invalid, check_plates, extra_chars, batch_size,
+            num_workers: as for
             :class:`~lprzoo.data.real.RealPlatesDataModule`; ``augment`` applies to real, translated and pseudo
             crops (renders carry their own degradations).
     """
@@ -118,13 +119,15 @@ class BlendedDataModule(RealPlatesDataModule):
         augment: PlateAugment | None = lazy_instance(PlateAugment),
         cache: bool = True,
         skip_invalid: bool = False,
+        check_plates: bool = True,
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
     ) -> None:
         super().__init__(
-            train, val, test, predict, val_fraction, split_seed, format, augment, cache, skip_invalid,
-            extra_chars, batch_size, num_workers,
+            train=train, val=val, test=test, predict=predict, val_fraction=val_fraction, split_seed=split_seed,
+            format=format, augment=augment, cache=cache, skip_invalid=skip_invalid, check_plates=check_plates,
+            extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers,
         )  # fmt: skip
         self.save_hyperparameters(ignore=["augment"])
         self.specs = specs or {"blue": 0.6, "yellow": 0.35, "green": 0.05}
@@ -139,7 +142,10 @@ class BlendedDataModule(RealPlatesDataModule):
                 raise MissingInputError(f"{name}: no data at {p}; produce it with `{command}`")
         from lprzoo.data.sources import read_source
 
-        samples = [s for p in paths for s in read_source(p, self.charset, self.hparams.format, self.skips)]
+        samples = [
+            s for p in paths
+            for s in read_source(p, self.charset, self.hparams.format, self.skips, plates=self.hparams.check_plates)
+        ]  # fmt: skip
         return PlateImages(samples, None, self.hparams.cache, self.skips, name=name)
 
     def setup(self, stage: str) -> None:

@@ -107,7 +107,7 @@ class MixedDataModule(RealPlatesDataModule):
         num_generated: generated images mixed into the training set (50,000 in the paper; 0 = real only).
         generated_char: the extra class given to every character of a generated image.
         plate_length: characters per generated label (7).
-        val_fraction, split_seed, format, cache, skip_invalid: as for real crops.
+        val_fraction, split_seed, format, cache, skip_invalid, check_plates: as for real crops.
         augment: train-only augmentation, applied to real and generated images alike.
         seed: seed of the DCGAN noise.
         extra_chars: the alphabet's extra characters; must contain ``generated_char`` (appended if missing) and must
@@ -131,6 +131,7 @@ class MixedDataModule(RealPlatesDataModule):
         augment: PlateAugment | None = lazy_instance(PlateAugment),
         cache: bool = True,
         skip_invalid: bool = False,
+        check_plates: bool = True,
         seed: int = 0,
         extra_chars: str = GENERATED_CHAR,
         batch_size: int = 64,
@@ -147,8 +148,9 @@ class MixedDataModule(RealPlatesDataModule):
             )
             extra_chars += generated_char
         super().__init__(
-            train, val, test, predict, val_fraction, split_seed, format, augment, cache, skip_invalid,
-            extra_chars, batch_size, num_workers,
+            train=train, val=val, test=test, predict=predict, val_fraction=val_fraction, split_seed=split_seed,
+            format=format, augment=augment, cache=cache, skip_invalid=skip_invalid, check_plates=check_plates,
+            extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers,
         )  # fmt: skip
         self.generated_label = generated_char * plate_length
         self.generated: GeneratedPlates | None = None
