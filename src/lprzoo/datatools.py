@@ -355,7 +355,8 @@ def augment_preview(
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(target, optimize=True)
-    _console().print(f"augmentations of {text} (first column: the plate itself) -> {target}")
+    what = f"{printable(image)} under PlateAugment, renders of {text}" if image else f"{text}"
+    _console().print(f"augmentations of {escape(what)} (first column: the plate itself) -> {target}")
     return target
 
 
