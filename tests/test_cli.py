@@ -366,3 +366,20 @@ def test_ckpt_path_last_resumes_from_the_newer_of_last_and_interrupted(tmp_path,
     assert f"resuming from {folder / 'interrupted.ckpt'}" in caplog.text
     assert f"Restored all states from the checkpoint at {folder / 'interrupted.ckpt'}" in caplog.text
     assert not (folder / "interrupted.ckpt").exists()  # a finished fit removes it: last.ckpt holds everything
+
+
+def test_missing_split_and_a_file_as_render_folder_are_one_line(tiny_ckpt, tmp_path, plate_folder, caplog, capsys):
+    args = ["test", "--ckpt_path", str(tiny_ckpt), "--data.train", str(plate_folder), "--trainer.logger", "false"]
+    assert "set `test` (--data.test DIR) to run test" in one_line_error(args, caplog, capsys)
+    (tmp_path / "a_file").write_text("x")
+    message = one_line_error(
+        ["render", "--n", "2", "--out", str(tmp_path / "a_file"), "--workers", "1"], caplog, capsys
+    )
+    assert "File exists" in message and "a_file" in message
+
+
+def test_labels_row_without_a_label_is_one_line(tmp_path, plate_folder, caplog, capsys):
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("filename\tlabel\nplates/00000_x.jpg\n", encoding="utf-8")
+    message = one_line_error(["fit", *tiny_args(tmp_path, labels)], caplog, capsys)
+    assert f"{labels}: row 1 has 1 columns, expected filename and label" in message

@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             message = message.splitlines()[-1].split("Error: ", 1)[-1]
         log.error("%s", message.replace("\n", "\\n"))  # one line, even for a file name holding a newline
         return 2
-    except (FileNotFoundError, NotADirectoryError) as e:
+    except (FileNotFoundError, NotADirectoryError, FileExistsError) as e:  # each names its path
         log.error("%s", e)
         return 2
     return 0

@@ -5,6 +5,7 @@ from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset
 from lprzoo.data.real import RealPlatesDataModule
 from lprzoo.data.sources import InvalidSampleError
+from lprzoo.errors import MissingInputError
 from tests.conftest import write_plates
 
 
@@ -51,7 +52,7 @@ def test_uncached_skip_invalid_drops_corrupt_file(tmp_path):
 
 
 def test_missing_split_is_a_clear_error(plate_folder):
-    with pytest.raises(ValueError, match="set `test`"):
+    with pytest.raises(MissingInputError, match="set `test`"):
         RealPlatesDataModule(train=str(plate_folder)).setup("test")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         RealPlatesDataModule(test="/nonexistent/dir").setup("test")

@@ -15,6 +15,7 @@ from lprzoo.data.augment import PlateAugment
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, SourceFormat, read_source
+from lprzoo.errors import MissingInputError
 from lprzoo.registry import DATAMODULES
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class RealPlatesDataModule(PlateDataModule):
         stage = str(getattr(stage, "value", stage))  # TrainerFn.PREDICTING -> "predict"
         if stage == "fit":
             if not self.sources["train"]:
-                raise ValueError("RealPlatesDataModule: `train` is required to fit (a folder or a labels file)")
+                raise MissingInputError("RealPlatesDataModule: `train` is required to fit (a folder or a labels file)")
             train = self._read("train")
             if self.sources["val"]:
                 val = self._read("val")
@@ -186,7 +187,7 @@ class RealPlatesDataModule(PlateDataModule):
         elif stage in ("validate", "test", "predict"):
             split = "val" if stage == "validate" else stage
             if not self.sources[split]:
-                raise ValueError(f"RealPlatesDataModule: set `{split}` to run {stage}")
+                raise MissingInputError(f"RealPlatesDataModule: set `{split}` (--data.{split} DIR) to run {stage}")
             self.datasets[split] = self._dataset(split, self._read(split))
 
     def train_dataloader(self):
