@@ -101,6 +101,8 @@ class LprzooCLI(LightningCLI):
         )
         parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=_checkpoint_dir)
         parser.link_arguments("trainer.default_root_dir", "last_checkpoint.dirpath", compute_fn=_checkpoint_dir)
+        # the alphabet is declared once, on the data, and linked to the model
+        parser.link_arguments("data.init_args.extra_chars", "model.init_args.extra_chars", apply_on="parse")
         parser.add_lightning_class_args(SamplePredictions, "samples")
         parser.add_lightning_class_args(PredictionWriter, "predict_writer")
 
@@ -315,6 +317,7 @@ def _resolve_model_args(args: list[str]) -> list[str]:
     from lprzoo.hub import resolve
 
     out: list[str] = []
+    tail: list[str] = []  # after every other argument, so a later --data class does not reset it
     i = 0
     while i < len(args):
         arg = args[i]
@@ -347,9 +350,9 @@ def _resolve_model_args(args: list[str]) -> list[str]:
                     out += [
                         "--model", "lprzoo.CRNNModule",
                         "--model.init_args.arch", record.arch,
-                        "--model.init_args.extra_chars", record.extra_chars,
                         "--model.init_args.init_from", value,
                     ]  # fmt: skip
+                    tail += ["--data.init_args.extra_chars", record.extra_chars]  # linked to the model's
                     if record.arch_kwargs:
                         import json
 
@@ -357,7 +360,7 @@ def _resolve_model_args(args: list[str]) -> list[str]:
         else:
             out.append(arg)
         i += 1
-    return out
+    return out + tail
 
 
 def main(argv: list[str] | None = None) -> int:
