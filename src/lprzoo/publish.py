@@ -76,10 +76,10 @@ def plates_per_second(reader, batch: int = 64, threads: int = 1, repeats: int = 
 
 
 def publish(
-    ckpt_path: str,
-    name: str,
-    recipe: str,
-    command: str,
+    ckpt_path: str = "",
+    name: str = "",
+    recipe: str = "",
+    command: str = "",
     data: dict[str, str] | None = None,
     data_notes: str = "",
     train_time: str = "",
@@ -87,6 +87,7 @@ def publish(
     license: str = "Apache-2.0",
     zoo: str = "zoo",
     notes: str = "",
+    git_commit: str = "",
 ) -> Path:
     """Write a zoo entry for a recognizer checkpoint and measure its record.
 
@@ -102,9 +103,15 @@ def publish(
         license: the weights' license.
         zoo: the zoo folder.
         notes: anything a user should know (budget, known weaknesses).
+        git_commit: the commit it was trained at; default the current one.
     """
     import yaml
 
+    missing = [
+        k for k, v in {"ckpt_path": ckpt_path, "name": name, "recipe": recipe, "command": command}.items() if not v
+    ]
+    if missing:
+        raise LprzooError(f"publish: give {', '.join('--' + k for k in missing)}")
     from lprzoo.evaluate import evaluate, load_named
     from lprzoo.reader import PlateReader
     from lprzoo.weights import load_recognizer, save_recognizer
@@ -149,7 +156,7 @@ def publish(
         "input": record.input.to_dict(),
         "storage": {"dtype": "float16" if "stored" not in fp16_check else "float32", "check": fp16_check},
         "recipe": recipe,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit or _git_commit(),
         "command": command,
         "train_time": train_time,
         "data": {"sources": describe_data(data or {}), "notes": data_notes},
