@@ -82,9 +82,9 @@ def stages(data: Path, work: Path, dry: bool, accelerator: str) -> list[tuple[st
                   if dry else
                   ["--data.init_args.batch_size", "128", "--data.init_args.num_workers", "8"])  # fmt: skip
     return [
-        ("gan", ["fit", "--config", "recipes/cyclewgan.yaml", "--data.init_args.real", str(data / "target/unlabelled"),
-                 "--data.init_args.specs", '{"blue": 0.6, "yellow": 0.4}', "--trainer.default_root_dir",
-                 str(work / "gan"), *trainer, *gan_budget]),
+        ("gan", ["fit", "--config", "recipes/cyclewgan_target.yaml", "--data.init_args.real",
+                 str(data / "target/unlabelled"), "--trainer.default_root_dir", str(work / "gan"), *trainer,
+                 *gan_budget]),
         ("translate", ["translate", "--generator", str(work / "gan" / "checkpoints"), "--snapshots", snapshots,
                        "--n", n_translate, "--out", str(work / "translated"), "--spec", "blue"]),
         ("pretrain", ["fit", "--config", "recipes/gan_only.yaml", "--data.init_args.folder", str(work / "translated"),

@@ -251,15 +251,16 @@ def benchmark(*args, **kwargs):
     return run(*args, **kwargs)
 
 
-def zoo(markdown: bool = False) -> None:
+def zoo(markdown: bool = False, write_docs: bool = False) -> None:
     """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
 
     Args:
         markdown: print a markdown table (as in README and docs/zoo.md) instead of a rich table.
+        write_docs: refresh the zoo table in README.md and docs/zoo.md (maintainers).
     """
     from lprzoo.zoo_table import print_zoo
 
-    print_zoo(markdown)
+    print_zoo(markdown, write_docs)
 
 
 def _data_verbs() -> dict[str, Any]:

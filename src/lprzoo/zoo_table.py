@@ -7,11 +7,24 @@ from typing import Any
 from lprzoo.hub import zoo_records
 
 COLUMNS = ("name", "kind", "trained on", "real/val RA", "target/dev RA", "render-31 RA", "params", "MB", "plates/s")
+# "trained on" is the record's data.summary, else the names of its labelled sources
 
 
 def _pct(metrics: dict[str, Any], dataset: str) -> str:
     value = (metrics.get(dataset) or {}).get("RA")
     return "–" if value is None else f"{100 * float(value):.1f}"
+
+
+def _trained_on(data: dict[str, Any]) -> str:
+    if data.get("summary"):
+        return str(data["summary"])
+    parts = list((data.get("sources") or {}).keys())
+    notes = str(data.get("notes", ""))
+    if "render" in notes:
+        parts.append("renders")
+    if "pseudo" in notes:
+        parts.append("pseudo-labels")
+    return " + ".join(parts) or "–"
 
 
 def zoo_rows() -> list[list[str]]:
@@ -24,7 +37,7 @@ def zoo_rows() -> list[list[str]]:
             [
                 name,
                 record.kind,
-                str((extra.get("data") or {}).get("summary", "")),
+                _trained_on(extra.get("data") or {}),
                 _pct(metrics, "real/val"),
                 _pct(metrics, "target/dev"),
                 _pct(metrics, "render-31"),
@@ -42,7 +55,63 @@ def zoo_markdown() -> str:
     return "\n".join(lines)
 
 
-def print_zoo(markdown: bool = False) -> None:
+def zoo_details() -> str:
+    """Per entry: how it was trained, on what, and its accuracy per colour and province (docs/zoo.md)."""
+    out = []
+    for name, record in sorted(zoo_records().items()):
+        extra = record.extra
+        out += [f"### `{name}`", ""]
+        if extra.get("notes"):
+            out += [str(extra["notes"]), ""]
+        out += [f"- recipe: `{extra.get('recipe', '')}`; trained at commit `{str(extra.get('git_commit', ''))[:10]}`",
+                f"- command: `{extra.get('command', '')}`",
+                f"- time: {extra.get('train_time', '')}"]  # fmt: skip
+        data = extra.get("data") or {}
+        for source, info in (data.get("sources") or {}).items():
+            out.append(f"- data `{source}`: {info['count']} labelled images at `{info['path']}` "
+                       f"(sha256 of the sorted labels `{info['labels_sha256'][:12]}…`)")  # fmt: skip
+        if data.get("notes"):
+            out.append(f"- data: {data['notes']}")
+        storage = extra.get("storage") or {}
+        if storage:
+            check = storage.get("check") or {}
+            out.append(f"- stored as {storage.get('dtype')}; identical greedy readings on {check.get('set')}: "
+                       f"{check.get('identical_greedy_readings')}")  # fmt: skip
+        speed = extra.get("speed") or {}
+        if speed:
+            out.append(f"- speed: {speed.get('plates_per_s')} plates/s ({speed.get('runtime')}, batch "
+                       f"{speed.get('batch')}, {speed.get('threads')} thread) on {speed.get('cpu')}")  # fmt: skip
+        for set_name, m in (extra.get("metrics") or {}).items():
+            line = (
+                f"- **{set_name}** ({m.get('plates')} plates): RA {100 * m['RA']:.1f}, CRA {100 * m['CRA']:.1f}, "
+                f"CRA-C {100 * m['CRA-C']:.1f}, CRA-NC {100 * m['CRA-NC']:.1f}, top-3 {100 * m['top3']:.1f}"
+            )
+            colours = m.get("by_colour") or {}
+            if colours:
+                line += "; by colour " + ", ".join(f"{c} {ok}/{n}" for c, (ok, n) in colours.items())
+            out.append(line)
+        out.append("")
+    return "\n".join(out)
+
+
+def write_docs(readme: str = "README.md", doc: str = "docs/zoo.md") -> None:
+    """Refresh the zoo table between ``<!-- zoo-table -->`` markers in README and docs/zoo.md (and the details)."""
+    from pathlib import Path
+
+    table = zoo_markdown()
+    for path in (Path(readme), Path(doc)):
+        text = path.read_text(encoding="utf-8")
+        start, end = text.index("<!-- zoo-table -->"), text.index("<!-- /zoo-table -->")
+        text = text[: start + len("<!-- zoo-table -->")] + "\n" + table + "\n" + text[end:]
+        if "<!-- zoo-details -->" in text:
+            start, end = text.index("<!-- zoo-details -->"), text.index("<!-- /zoo-details -->")
+            text = text[: start + len("<!-- zoo-details -->")] + "\n" + zoo_details() + "\n" + text[end:]
+        path.write_text(text, encoding="utf-8")
+
+
+def print_zoo(markdown: bool = False, write: bool = False) -> None:
+    if write:
+        write_docs()
     if markdown:
         print(zoo_markdown())
         return
@@ -54,4 +123,7 @@ def print_zoo(markdown: bool = False) -> None:
         table.add_column(column, justify="right" if column not in ("name", "kind", "trained on") else "left")
     for row in zoo_rows():
         table.add_row(*row)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a pipe or a log file: do not squeeze the columns
+    console.print(table)
