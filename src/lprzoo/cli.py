@@ -28,6 +28,7 @@ from lprzoo.callbacks import (
 )
 from lprzoo.errors import CheckpointError, LprzooError
 from lprzoo.precision import choose_precision
+from lprzoo.render.degrade import DegradationsChoice
 
 log = logging.getLogger("lprzoo")
 
@@ -197,7 +198,7 @@ def render(
     out: str = "renders/blue",
     seed: int = 0,
     workers: int = 2,
-    degradations: str = "default",
+    degradations: DegradationsChoice = "default",
     preview: str | None = None,
 ) -> None:
     """Render a labelled dataset: ``<out>/NNNNNNN_<label>.jpg`` plus ``labels.tsv`` (paper §IV-C).
@@ -210,7 +211,7 @@ def render(
         out: output folder.
         seed: image i depends only on (seed, i).
         workers: render processes.
-        degradations: degradation preset: default, paper or none.
+        degradations: a preset (default, paper, none) or a typed pipeline whose every degradation is tunable.
         preview: a PNG path for a grid of sample plates.
     """
     from lprzoo.render import render_to_folder

@@ -31,6 +31,7 @@ from lprzoo.errors import MissingInputError
 from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
 from lprzoo.render.dataset import item_rng
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class BlendedDataModule(RealPlatesDataModule):
         pseudo_weight: float = 0.0,
         train_size: int | None = None,
         specs: dict[str, float] | None = None,
-        degradations: str = "default",
+        degradations: DegradationsChoice = "default",
         province_weights: dict[str, float] | str | None = None,
         latin_fonts: list[str] | None = None,
         seed: int = 0,

@@ -35,6 +35,7 @@ from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
 from lprzoo.refine.translate import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
 from lprzoo.registry import DATAMODULES
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class GANGeneratedDataModule(PlateDataModule):
         generator: ``CycleGANModule`` checkpoint(s) or a folder of epoch checkpoints, to translate on the fly.
         snapshots: with a ``generator`` folder, use its last ``K`` epochs; item ``i`` uses snapshot ``i % K`` (§IV-C).
         specs: rendered plate spec -> weight, on the fly only (default ``{"blue": 1.0}``; one GAN per colour).
-        degradations: renderer degradation preset, on the fly only (``default``, ``paper`` or ``none``).
+        degradations: renderer preset or typed :class:`~lprzoo.render.Degradations`, on the fly only.
         train_size: items per training epoch. ``folder``: default every image once; ``4 * len(folder)`` gives the
             paper's four random crops per image. ``generator``: new plates per epoch (default 64,000).
         val_size: when ``val`` is unset, validate on this many GAN plates instead: held out of ``folder`` (seeded),
@@ -161,7 +162,7 @@ class GANGeneratedDataModule(PlateDataModule):
         generator: str | list[str] | None = None,
         snapshots: int = 1,
         specs: dict[str, float] | None = None,
-        degradations: str = "default",
+        degradations: DegradationsChoice = "default",
         train_size: int | None = None,
         val_size: int = 1_000,
         val: Sources = None,

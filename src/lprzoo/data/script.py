@@ -13,6 +13,7 @@ from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import read_source
 from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 
@@ -22,7 +23,8 @@ class ScriptDataModule(PlateDataModule):
 
     Args:
         specs: plate spec -> sampling weight; the paper renders blue and yellow plates.
-        degradations: renderer degradation preset (``default``, ``paper`` or ``none``).
+        degradations: a renderer preset (``default``, ``paper``, ``none``) or a typed ``Degradations``
+            whose fields are tuned one by one (``{"low_res": {"p": 0.8}, "jpeg": null}``).
         province_weights: province -> weight, or a labels file / folder to estimate them from; uniform if unset.
         train_size: plates per training epoch.
         val_size: plates in the fixed validation set (rendered once, kept in memory).
@@ -35,7 +37,7 @@ class ScriptDataModule(PlateDataModule):
     def __init__(
         self,
         specs: dict[str, float] | None = None,
-        degradations: str = "default",
+        degradations: DegradationsChoice = "default",
         province_weights: dict[str, float] | str | None = None,
         train_size: int = 64_000,
         val_size: int = 2_000,

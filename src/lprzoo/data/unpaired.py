@@ -30,6 +30,7 @@ from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, SkipLog, read_source
 from lprzoo.registry import DATAMODULES
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
         real: real plate crops (domain R), any source of :class:`~lprzoo.data.real.RealPlatesDataModule` (labels
             are not needed); a list joins several.
         specs: rendered plate spec -> weight (domain S); the paper trains one GAN per colour, e.g. ``{"blue": 1.0}``.
-        degradations: renderer degradation preset (``default``, ``paper`` or ``none``).
+        degradations: a renderer preset (``default``, ``paper``, ``none``) or a typed ``Degradations``
+            whose fields are tuned one by one (``{"low_res": {"p": 0.8}, "jpeg": null}``).
         province_weights: province -> weight of the rendered plates; uniform when unset.
         synthetic: render domain S; ``false`` yields real crops only (DCGAN).
         size: ``(height, width)`` of both domains: the plate's native ``(48, 160)`` or the paper's ``(128, 128)``.
@@ -117,7 +119,7 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
         self,
         real: Sources = None,
         specs: dict[str, float] | None = None,
-        degradations: str = "default",
+        degradations: DegradationsChoice = "default",
         province_weights: dict[str, float] | None = None,
         synthetic: bool = True,
         size: tuple[int, int] = (48, 160),

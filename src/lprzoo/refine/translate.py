@@ -46,6 +46,7 @@ from lprzoo.hub import sha256_file
 from lprzoo.refine.networks import ResnetGenerator
 from lprzoo.refine.samples import to_uint8
 from lprzoo.render import get_spec, resolve_degradations, save_preview
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import ScriptPlates
 from lprzoo.weights import METADATA_KEY, read_weights
 
@@ -267,7 +268,9 @@ class TranslationWriter(BasePredictionWriter):
 
 
 # ---- the folder ---------------------------------------------------------------------------------------------
-def _manifest(spec: str, degradations: str, seed: int, image_format: str, checkpoints: list[Path]) -> dict[str, Any]:
+def _manifest(
+    spec: str, degradations: DegradationsChoice, seed: int, image_format: str, checkpoints: list[Path]
+) -> dict[str, Any]:
     """What decides the images; ``generator_files`` is informative only (a moved checkpoint is the same model)."""
     manifest = {
         "spec": dataclasses.asdict(get_spec(spec)),
@@ -307,7 +310,7 @@ def translate(
     num_workers: int = 1,
     preview: str | None = None,
     num_nodes: int = 1,
-    degradations: str = "default",
+    degradations: DegradationsChoice = "default",
     image_format: ImageFormat = "png",
     progress: bool = True,
 ) -> Path:
@@ -331,7 +334,8 @@ def translate(
             indices over ranks).
         num_workers: DataLoader processes that render the plates.
         preview: a PNG path for a grid of the first 32 images with their labels.
-        degradations: renderer degradation preset (``default``, ``paper`` or ``none``).
+        degradations: a renderer preset (``default``, ``paper``, ``none``) or a typed ``Degradations``
+            whose fields are tuned one by one (``{"low_res": {"p": 0.8}, "jpeg": null}``).
         image_format: ``png`` (lossless) or ``jpg``.
         progress: show Lightning's rich progress bar.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, fields
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -368,3 +369,8 @@ class Degradations:
                 img = op(img, rng)
         out = np.clip(img, 0, 255).round().astype(np.uint8) if img.dtype != np.uint8 else img
         return self.jpeg(out, rng) if self.jpeg is not None else out
+
+
+# A preset name or a typed pipeline whose every degradation is tunable from a recipe or the command line, e.g.
+# ``--data.init_args.degradations '{"low_res": {"p": 0.8}, "jpeg": null}'`` (unset fields keep their defaults).
+DegradationsChoice = Degradations | Literal["default", "paper", "none"]

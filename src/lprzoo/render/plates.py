@@ -16,6 +16,7 @@ import torch.distributed as dist
 from torch.utils.data import Dataset, DistributedSampler
 
 from lprzoo.render.dataset import item_rng
+from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.renderer import PlateRenderer
 
 VAL_EPOCH = 2**31 - 1  # the fixed validation set's "epoch": never reached by training
@@ -27,7 +28,7 @@ class ScriptPlates(Dataset):
     Args:
         length: plates per epoch.
         specs: spec name -> sampling weight (e.g. ``{"blue": 0.8, "yellow": 0.2}``).
-        degradations: a preset name of :class:`lprzoo.render.Degradations` (``default``, ``paper``, ``none``).
+        degradations: a preset name (``default``, ``paper``, ``none``) or a :class:`~lprzoo.render.Degradations`.
         province_weights: province -> weight; uniform when ``None`` (paper §IV-C, against real data's skew).
         seed: base seed.
         latin_fonts: fonts for letters and digits, one per plate; ``None``: the renderer's default mix.
@@ -37,7 +38,7 @@ class ScriptPlates(Dataset):
         self,
         length: int,
         specs: Mapping[str, float],
-        degradations: str = "default",
+        degradations: DegradationsChoice = "default",
         province_weights: Mapping[str, float] | None = None,
         seed: int = 0,
         latin_fonts: Sequence[str] | None = None,
