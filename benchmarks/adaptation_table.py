@@ -19,6 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="+", help="'label=checkpoint or zoo name'")
     parser.add_argument("--provinces", help="the label of the row whose per-province accuracy is printed")
+    parser.add_argument("--grid", help="a PNG of the first 32 target/dev crops with each row's readings (last row)")
     args = parser.parse_args()
     print("| model | val RA | val CRA-C | val CRA-NC | val top-3 | dev RA | dev CRA-C | dev CRA-NC | dev top-3 "
           "| dev blue RA | dev yellow RA |")  # fmt: skip
@@ -38,6 +39,10 @@ def main() -> None:
                     cells.append(f"{100 * ok / max(n, 1):.1f} ({ok}/{n})")
             if label == args.provinces:
                 per_province[name] = m["by_province"]
+            if name == "target/dev" and args.grid:
+                from lprzoo.viz import prediction_grid
+
+                prediction_grid(images[:32], m["predictions"][:32], labels[:32], columns=4).save(args.grid)
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     for name, table in per_province.items():
         print(

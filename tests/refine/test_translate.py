@@ -245,3 +245,31 @@ def test_ddp_ranks_share_the_indices(tmp_path, ckpt):
     assert f"rank 0 wrote {N // 2} images" in proc.stderr and f"rank 1 wrote {N // 2} images" in proc.stderr
     assert sorted(read_folder(tmp_path / "out")) == list(range(N))
     assert len((tmp_path / "out" / "labels.tsv").read_text(encoding="utf-8").splitlines()) == N + 1
+
+
+def test_a_zoo_generator_by_name(tmp_path, monkeypatch):
+    """`lprzoo translate --generator NAME` takes a zoo generator (fp16 safetensors with its record)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from lprzoo.hub import sha256_file
+    from lprzoo.refine.networks import ResnetGenerator
+    from lprzoo.weights import METADATA_KEY
+
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    G = ResnetGenerator(3, 3, ngf=8, n_blocks=2)
+    meta = {"kind": "generator", "ngf": 8, "n_blocks": 2, "size": [48, 160]}
+    save_file({k: v.half() for k, v in G.state_dict().items()}, zoo / "tiny-gen.safetensors",
+              metadata={METADATA_KEY: json.dumps(meta)})  # fmt: skip
+    (zoo / "tiny-gen.yaml").write_text(
+        f"name: tiny-gen\nkind: generator\nweights:\n  file: tiny-gen.safetensors\n"
+        f"  sha256: {sha256_file(zoo / 'tiny-gen.safetensors')}\n"
+    )
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    (path,) = resolve_generators("tiny-gen")
+    assert path == zoo / "tiny-gen.safetensors"
+    loaded = load_generator("tiny-gen")
+    x = torch.rand(1, 3, 48, 160) * 2 - 1
+    assert loaded(x).shape == (1, 3, 48, 160)

@@ -42,7 +42,7 @@ from torchvision.transforms.v2.functional import resize
 from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
 from lprzoo.errors import CheckpointError, InvalidSampleError
 from lprzoo.folders import atomic_write_bytes, check_manifest, existing_images, image_name, write_labels
-from lprzoo.hub import sha256_file
+from lprzoo.hub import resolve, sha256_file, zoo_records
 from lprzoo.refine.networks import ResnetGenerator
 from lprzoo.refine.samples import to_uint8
 from lprzoo.render import get_spec, resolve_degradations, save_preview
@@ -101,6 +101,8 @@ def resolve_generators(generator: str | Sequence[str], snapshots: int = 1) -> li
                 raise _missing(p)
         return paths
     path = Path(generator).expanduser()
+    if not path.exists() and str(generator) in zoo_records():  # a zoo generator, e.g. `--generator cyclewgan-blue`
+        path, _ = resolve(str(generator))
     if path.is_file():
         if snapshots != 1:
             raise ValueError(f"snapshots={snapshots} needs a folder of epoch checkpoints, but {path} is one file")
