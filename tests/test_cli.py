@@ -388,3 +388,19 @@ def test_labels_row_without_a_label_is_one_line(tmp_path, plate_folder, caplog, 
     labels.write_text("filename\tlabel\nplates/00000_x.jpg\n", encoding="utf-8")
     message = one_line_error(["fit", *tiny_args(tmp_path, labels)], caplog, capsys)
     assert f"{labels}: row 1 has 1 columns, expected filename and label" in message
+
+
+def test_the_model_class_chooses_the_best_checkpoint_metric(tmp_path, plate_folder):
+    """Recognizers keep their best checkpoint by val/RA; GAN recipes need not undo that (they log no val/RA)."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def monitors(cli):
+        return [(c.monitor, c.mode) for c in cli.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+
+    recognizer = run_cli(tiny_args(tmp_path, plate_folder), run=False)
+    assert ("val/RA", "max") in monitors(recognizer)
+    gan = run_cli(["--config", "recipes/cyclewgan.yaml", "--model.init_args.label_keeper", "null",
+                   "--trainer.logger", "false"], run=False)  # fmt: skip
+    assert all(monitor is None for monitor, _ in monitors(gan))
+    chosen = run_cli([*tiny_args(tmp_path, plate_folder), "--checkpoint.monitor", "val/CRA"], run=False)
+    assert ("val/CRA", "max") in monitors(chosen)

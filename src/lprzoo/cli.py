@@ -85,8 +85,10 @@ class LprzooCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
-                "checkpoint.monitor": "val/RA",
-                "checkpoint.mode": "max",
+                # None: the model class says what its best checkpoint is (`checkpoint_monitor`), so GAN recipes
+                # need not undo a recognizer's val/RA
+                "checkpoint.monitor": None,
+                "checkpoint.mode": "max",  # also keeps its state key apart from last_checkpoint's
                 "checkpoint.filename": "best-{epoch:03d}-{step}",
                 "last_checkpoint.monitor": None,
                 "last_checkpoint.save_top_k": 1,
@@ -143,9 +145,10 @@ class LprzooCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """Checks that need no model or data, so that a bad output fails before anything loads."""
         sub = self.subcommand
+        config = self.config[sub] if sub else self.config
+        _default_monitor(config)
         if sub is None:
             return
-        config = self.config[sub]
         if sub == "predict":
             output = config.get("predict_writer") and config.predict_writer.get("output")
             if output:
@@ -171,6 +174,22 @@ class LprzooCLI(LightningCLI):
             extra.append(RichProgressBar())
         kwargs["callbacks"] = list(config.get("callbacks") or []) + extra
         return super().instantiate_trainer(**kwargs)
+
+
+def _default_monitor(config) -> None:
+    """Fill ``checkpoint.monitor``/``mode`` from the model class's ``checkpoint_monitor`` unless the run set them."""
+    checkpoint, model = config.get("checkpoint"), config.get("model")
+    if checkpoint is None or checkpoint.get("monitor") is not None or model is None:
+        return
+    import importlib
+
+    module, _, name = str(model.class_path).rpartition(".")
+    try:
+        monitor = getattr(getattr(importlib.import_module(module), name), "checkpoint_monitor", None)
+    except (ImportError, AttributeError, ValueError):
+        return
+    if monitor is not None:
+        checkpoint.monitor, checkpoint.mode = monitor
 
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:

@@ -61,6 +61,8 @@ class CRNNModule(pl.LightningModule):
         compile: wrap the network's forward in ``torch.compile``.
     """
 
+    checkpoint_monitor = ("val/RA", "max")  # the CLI keeps the best checkpoint by this (metric, mode)
+
     def __init__(
         self,
         arch: str = "lightcrnn-1.2",
