@@ -56,3 +56,16 @@ def test_benchmark_command_on_a_tiny_model(tiny, tmp_path, plate_folder):
     assert len(rows) == 4 and {r["runtime"] for r in rows} == {"torch", "onnx"}
     assert all(float(r["plates_per_s"]) > 0 and float(r["p95_ms"]) >= float(r["p50_ms"]) for r in rows)
     assert "CPU:" in (out / "results.md").read_text() and (out / "pareto.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("runtime, lstm_op", [("onnx", "LSTM"), ("onnx-int8", "LSTM"),
+                                              ("onnx-int8-lstm8", "DynamicQuantizeLSTM")])  # fmt: skip
+def test_load_with_an_onnx_runtime_exports_once_into_the_cache(tiny, runtime, lstm_op):
+    from lprzoo.export import OnnxNet
+
+    reader = lprzoo.load(str(tiny), runtime=runtime)
+    assert isinstance(reader.net, OnnxNet)
+    ops = {n.op_type for n in onnx.load(reader.net.path).graph.node}
+    assert lstm_op in ops and (("QuantizeLinear" in ops) == runtime.startswith("onnx-int8"))
+    again = lprzoo.load(str(tiny), runtime=runtime)
+    assert again.net.path == reader.net.path  # the cached export, not a new one

@@ -22,7 +22,7 @@ from lprzoo.precision import cpu_flags
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8")
+RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
 KEY_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
@@ -80,7 +80,7 @@ def benchmark(
     Args:
         models: a zoo-name pattern (``lightcrnn*``) or comma-separated names / files.
         runtimes: comma-separated: ``torch`` (eager fp32), ``torch-cl`` (channels-last fp32), ``onnx`` (ONNX Runtime
-            fp32), ``onnx-int8`` (static QDQ int8).
+            fp32), ``onnx-int8`` (static QDQ int8, LSTMs fp32), ``onnx-int8-lstm8`` (LSTMs dynamic int8 too).
         batch: comma-separated batch sizes.
         threads: comma-separated thread counts.
         data: a labelled folder for RA (``none`` to skip accuracy).
@@ -175,7 +175,7 @@ def _pareto(rows: list[dict[str, Any]], path: Path, cpu: str) -> None:
         if r["batch"] == max(x["batch"] for x in rows) and r["threads"] == min(x["threads"] for x in rows):
             best[(r["model"], r["runtime"])] = r
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    markers = {"torch": "o", "torch-cl": "s", "onnx": "^", "onnx-int8": "D"}
+    markers = {"torch": "o", "torch-cl": "s", "onnx": "^", "onnx-int8": "D", "onnx-int8-lstm8": "P"}
     for (model, runtime), r in sorted(best.items()):
         if r["RA"] is None:
             continue

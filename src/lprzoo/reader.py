@@ -166,7 +166,7 @@ class PlateReader:
         return readings[0] if single else readings
 
 
-Runtime = Literal["torch", "onnx", "onnx-int8"]
+Runtime = Literal["torch", "onnx", "onnx-int8", "onnx-int8-lstm8"]
 
 
 def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
@@ -179,9 +179,9 @@ def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
     target = cache_dir() / "onnx" / f"{sha[:16]}-{runtime}.onnx"
     if not target.is_file():
         real = Path("../shared/data/real/train")
-        export(
-            str(source), str(target), int8=runtime == "onnx-int8", calibration_real=str(real) if real.is_dir() else None
-        )
+        calibration = str(real) if real.is_dir() else None  # real crops beside renders when at hand
+        lstm = "dynamic" if runtime == "onnx-int8-lstm8" else "fp32"
+        export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm, calibration_real=calibration)
     return target
 
 
@@ -198,7 +198,9 @@ def load(
     hashed URL.
 
     Args:
-        runtime: ``torch``; ``onnx`` or ``onnx-int8`` run the same model in ONNX Runtime (exported once, cached).
+        runtime: ``torch``; ``onnx`` (fp32), ``onnx-int8`` (convolutions and linear layers int8, LSTMs fp32) or
+            ``onnx-int8-lstm8`` (LSTMs dynamically quantized too) run the same model in ONNX Runtime (exported once,
+            cached in the user cache).
         threads: ONNX Runtime intra-op threads (default: its own choice).
 
     Example::

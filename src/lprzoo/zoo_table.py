@@ -6,7 +6,18 @@ from typing import Any
 
 from lprzoo.hub import zoo_records
 
-COLUMNS = ("name", "kind", "trained on", "real/val RA", "target/dev RA", "render-31 RA", "params", "MB", "plates/s")
+COLUMNS = (
+    "name",
+    "kind",
+    "trained on",
+    "real/val RA",
+    "target/dev RA",
+    "render-31 RA",
+    "params",
+    "MB",
+    "plates/s",
+    "int8 plates/s",
+)
 # "trained on" is the record's data.summary, else the names of its labelled sources
 
 
@@ -33,6 +44,7 @@ def zoo_rows() -> list[list[str]]:
         extra = record.extra
         metrics = extra.get("metrics") or {}
         speed = extra.get("speed") or {}
+        bench = extra.get("benchmark") or {}  # lprzoo benchmark --update_zoo: batch 64, one thread
         rows.append(
             [
                 name,
@@ -43,7 +55,8 @@ def zoo_rows() -> list[list[str]]:
                 _pct(metrics, "render-31"),
                 f"{extra.get('num_params', 0) / 1e6:.2f} M" if extra.get("num_params") else "–",
                 f"{extra.get('file_size', 0) / 2**20:.1f}" if extra.get("file_size") else "–",
-                str(speed.get("plates_per_s", "–")),
+                str(bench.get("torch", {}).get("plates_per_s", speed.get("plates_per_s", "–"))),
+                str(bench.get("onnx-int8-lstm8", {}).get("plates_per_s", "–")),
             ]
         )
     return rows
@@ -118,7 +131,7 @@ def print_zoo(markdown: bool = False, write: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="lprzoo zoo (RA in %; lprzoo.load(name))")
+    table = Table(title="lprzoo zoo (RA in %; plates/s at batch 64 on one thread; lprzoo.load(name))")
     for column in COLUMNS:
         table.add_column(column, justify="right" if column not in ("name", "kind", "trained on") else "left")
     for row in zoo_rows():
