@@ -174,18 +174,25 @@ def _pareto(rows: list[dict[str, Any]], path: Path, cpu: str) -> None:
     for r in rows:
         if r["batch"] == max(x["batch"] for x in rows) and r["threads"] == min(x["threads"] for x in rows):
             best[(r["model"], r["runtime"])] = r
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     markers = {"torch": "o", "torch-cl": "s", "onnx": "^", "onnx-int8": "D", "onnx-int8-lstm8": "P"}
+    models = sorted({model for model, _ in best})
+    colours = {m: plt.cm.tab10(i % 10) for i, m in enumerate(models)}  # colour = model, marker = runtime
     for (model, runtime), r in sorted(best.items()):
         if r["RA"] is None:
             continue
-        ax.scatter(r["plates_per_s"], 100 * r["RA"], marker=markers.get(runtime, "o"), s=60, label=f"{model} {runtime}")
+        ax.scatter(r["plates_per_s"], 100 * r["RA"], marker=markers.get(runtime, "o"), s=70, color=colours[model])
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colours[m], marker="o", ls="", label=m) for m in models]
+    handles += [Line2D([], [], color="grey", marker=mk, ls="", label=rt) for rt, mk in markers.items()
+                if any(k[1] == rt for k in best)]  # fmt: skip
+    ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_xscale("log")
     ax.set_xlabel(f"plates/s (batch {max(x['batch'] for x in rows)}, {min(x['threads'] for x in rows)} thread)")
     ax.set_ylabel("RA on the labelled set (%)")
     ax.set_title(cpu.split(";")[0][:70], fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
