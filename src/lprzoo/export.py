@@ -108,7 +108,7 @@ def _set_metadata(path: Path, meta: dict[str, str]) -> None:
 
 
 def export(
-    model: str,
+    model: str = "",
     out: str | None = None,
     int8: bool = False,
     lstm: Literal["fp32", "dynamic"] = "fp32",
@@ -136,6 +136,8 @@ def export(
     """
     import onnxruntime as ort
 
+    if not model:
+        raise LprzooError("export: give --model (a zoo name, .ckpt or .safetensors)")
     net, record = load_recognizer(model)
     source = read_weights(model)
     name = record.name or Path(str(model)).stem
