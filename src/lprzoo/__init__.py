@@ -23,7 +23,7 @@ from lprzoo.charset import Charset
 
 # Importing this registers the recognizer architectures (pure nn.Modules).
 from lprzoo.recognize import crnn as _crnn  # noqa: F401
-from lprzoo.registry import DATAMODULES, MODELS
+from lprzoo.registry import DATAMODULES, MODELS, lazy_getattr
 
 __version__ = "0.2.0"
 
@@ -44,12 +44,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:  # PEP 562
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lprzoo' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)  # PEP 562
 
 
 def __dir__() -> list[str]:

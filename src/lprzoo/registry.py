@@ -60,3 +60,20 @@ class Registry(Generic[T]):
 
 MODELS: Registry[Callable] = Registry("model")
 DATAMODULES: Registry[type] = Registry("datamodule")
+
+
+def lazy_getattr(package_globals: dict, table: dict[str, str]) -> Callable[[str], object]:
+    """A PEP 562 module ``__getattr__`` that imports ``name`` from ``table[name]`` (a module path) on first use.
+
+    Used by ``lprzoo`` and ``lprzoo.render`` so that ``import lprzoo`` stays free of Lightning and OpenCV.
+    """
+    import importlib
+
+    def __getattr__(name: str) -> object:
+        if name not in table:
+            raise AttributeError(f"module {package_globals['__name__']!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(table[name]), name)
+        package_globals[name] = value
+        return value
+
+    return __getattr__

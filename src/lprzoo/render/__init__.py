@@ -9,8 +9,7 @@ Example::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lprzoo.registry import lazy_getattr
 
 # OpenCV (degradations, folders) is imported only when a renderer is used, so that `lprzoo.load` stays light.
 _LAZY = {
@@ -55,12 +54,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:  # PEP 562
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lprzoo.render' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)  # PEP 562
 
 
 __all__ = list(_LAZY)
