@@ -17,8 +17,8 @@ from contextlib import nullcontext
 import torch
 
 import lprzoo
-from lprzoo.benchmark import cpu_summary
 from lprzoo.losses import ctc_loss
+from lprzoo.precision import cpu_summary
 
 LEVERS = ["fp32", "channels_last", "channels_last+bf16", "compile+channels_last", "compile+channels_last+bf16"]
 

@@ -18,22 +18,11 @@ from typing import Any
 
 import torch
 
-from lprzoo.precision import cpu_flags
+from lprzoo.precision import cpu_summary
 
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
-KEY_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
-def cpu_summary() -> str:
-    from lprzoo.publish import cpu_name
-
-    name = cpu_name().split(" [")[0]
-    flags = [f for f in KEY_FLAGS if f in cpu_flags()]
-    return (
-        f"{name}; {torch.get_num_threads()} threads available; flags: {' '.join(flags) or 'none of ' + str(KEY_FLAGS)}"
-    )
 
 
 def _reader(model: str, runtime: str, threads: int):
@@ -107,6 +96,7 @@ def benchmark(
     with Progress() as progress:
         task = progress.add_task("benchmarking", total=total)
         for model in chosen:
+            params = _params(model)
             for runtime in runtime_list:
                 reader = _reader(model, runtime, max(thread_list))
                 accuracy: dict[str, Any] = {}
@@ -114,14 +104,14 @@ def benchmark(
                     images, labels = labelled_images(labelled, reader.charset)
                     accuracy = evaluate(reader, images, labels, breakdown=False)
                 progress.advance(task)
-                size = _size(model, runtime)
+                size = _size(model, reader)
                 for b in batches:
                     for t in thread_list:
                         if runtime.startswith("onnx"):
                             reader = _reader(model, runtime, t)
                         speed = _time(reader, b, t, repeats)
                         rows.append({"model": model, "runtime": runtime, "batch": b, "threads": t, **speed,
-                                     "RA": accuracy.get("RA"), "params": _params(model), "MB": size})  # fmt: skip
+                                     "RA": accuracy.get("RA"), "params": params, "MB": size})  # fmt: skip
                         progress.advance(task)
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
@@ -138,15 +128,12 @@ def _params(model: str) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-def _size(model: str, runtime: str) -> float:
-    """The deployable file's size in MB: the ONNX file for ONNX runtimes, the weights file otherwise."""
-    from lprzoo.weights import read_weights
+def _size(model: str, reader) -> float:
+    """The deployable file's size in MB: the ONNX file the reader runs, or the weights file."""
+    from lprzoo.hub import resolve
 
-    if runtime.startswith("onnx"):
-        from lprzoo.reader import _onnx_file
-
-        return round(_onnx_file(model, runtime).stat().st_size / 2**20, 2)
-    return round(read_weights(model).path.stat().st_size / 2**20, 2)
+    path = Path(reader.net.path) if hasattr(reader.net, "path") else resolve(model)[0]
+    return round(path.stat().st_size / 2**20, 2)
 
 
 def _write(rows: list[dict[str, Any]], target: Path, cpu: str) -> None:

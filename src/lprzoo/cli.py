@@ -241,36 +241,6 @@ def render(
         log.info("preview -> %s", preview)
 
 
-def translate(*args, **kwargs):
-    from lprzoo.refine.translate import translate as run
-
-    return run(*args, **kwargs)
-
-
-def pseudo_label(*args, **kwargs):
-    from lprzoo.pseudo import pseudo_label as run
-
-    return run(*args, **kwargs)
-
-
-def publish(*args, **kwargs):
-    from lprzoo.publish import publish as run
-
-    return run(*args, **kwargs)
-
-
-def export(*args, **kwargs):
-    from lprzoo.export import export as run
-
-    return run(*args, **kwargs)
-
-
-def benchmark(*args, **kwargs):
-    from lprzoo.benchmark import benchmark as run
-
-    return run(*args, **kwargs)
-
-
 def zoo(markdown: bool = False, write_docs: bool = False) -> None:
     """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
 
@@ -283,39 +253,35 @@ def zoo(markdown: bool = False, write_docs: bool = False) -> None:
     print_zoo(markdown, write_docs)
 
 
-def _data_verbs() -> dict[str, Any]:
-    """``lprzoo data stats|validate|augment-preview``: the sub-verbs, dispatched by ``jsonargparse.auto_cli``."""
-    from lprzoo.datatools import COMMANDS as DATA_COMMANDS
-
-    return DATA_COMMANDS
-
-
-# verb -> (one line of help, function or None for the LightningCLI verbs; a dict of functions for sub-verbs)
+# verb -> (one line of help, what runs it): None for the LightningCLI verbs; a function; or "module:name" of a
+# function (or a dict of sub-verb functions), imported only when that verb runs, so start-up stays light
 VERBS = {
     "fit": ("train a model from a recipe: lprzoo fit --config recipes/real_baseline.yaml", None),
     "validate": ("validation metrics of a checkpoint or zoo entry on the recipe's val set", None),
     "test": ("RA, CRA, CRA-C/NC, top-N on a labelled set: lprzoo test --model NAME --data.test DIR", None),
     "predict": ("read plates to CSV/JSONL: lprzoo predict --model NAME --data.predict DIR", None),
     "render": ("render labelled synthetic plates to a folder (resumable)", render),
-    "translate": ("refine rendered plates with a CycleGAN generator into a labelled folder (resumable)", translate),
+    "translate": (
+        "refine rendered plates with a CycleGAN generator into a labelled folder (resumable)",
+        "lprzoo.refine.translate:translate",
+    ),
     "pseudo-label": (
         "label unlabelled crops with a model: beam top-1, plate grammar, confidence threshold",
-        pseudo_label,
+        "lprzoo.pseudo:pseudo_label",
     ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", zoo),
-    "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", publish),
-    "export": ("export a model to ONNX (fp32 or int8), checked with ONNX Runtime", export),
-    "benchmark": ("accuracy x speed x size of zoo entries per runtime, batch and threads; Pareto plot", benchmark),
-    "data": ("dataset tools: data stats DIR, data validate DIR, data augment-preview (tables and PNGs)", _data_verbs()),
+    "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", "lprzoo.publish:publish"),
+    "export": ("export a model to ONNX (fp32 or int8), checked with ONNX Runtime", "lprzoo.export:export"),
+    "benchmark": (
+        "accuracy x speed x size of zoo entries per runtime, batch and threads; Pareto plot",
+        "lprzoo.benchmark:benchmark",
+    ),
+    "data": (
+        "dataset tools: data stats DIR, data validate DIR, data augment-preview (tables and PNGs)",
+        "lprzoo.datatools:COMMANDS",
+    ),
 }
 COMMANDS = {verb: fn for verb, (_, fn) in VERBS.items() if fn is not None}
-_DOCS = {
-    "translate": "lprzoo.refine.translate:translate",
-    "pseudo-label": "lprzoo.pseudo:pseudo_label",
-    "publish": "lprzoo.publish:publish",
-    "export": "lprzoo.export:export",
-    "benchmark": "lprzoo.benchmark:benchmark",
-}
 
 
 def print_help() -> None:
@@ -358,16 +324,14 @@ def _resolve_model_args(args: list[str]) -> list[str]:
                     "`URL#sha256=<hex>` of a .safetensors file",
                 )
             else:
-                path, _ = resolve(value)
-                if key == "--ckpt_path" and path.suffix == ".ckpt":
-                    from lprzoo.weights import read_weights
+                from lprzoo.weights import read_weights, recognizer_state
 
-                    read_weights(path)  # weights_only: a file that is not a checkpoint is a one-line error here
+                path, _ = resolve(value)
+                loaded = read_weights(path)  # weights_only: a file that is not a checkpoint is a one-line error
+                if key == "--ckpt_path" and path.suffix == ".ckpt":
                     out += [key, str(path)]
                 else:
-                    from lprzoo.weights import read_weights, recognizer_state
-
-                    _, record = recognizer_state(read_weights(value))
+                    _, record = recognizer_state(loaded)
                     out += [
                         "--model", "lprzoo.CRNNModule",
                         "--model.init_args.arch", record.arch,
@@ -395,10 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             from jsonargparse import auto_cli
 
             fn = COMMANDS[args[0]]
-            if args[0] in _DOCS:  # the real function, so --help shows its documented arguments
+            if isinstance(fn, str):  # "module:name": the real function, so --help shows its documented arguments
                 import importlib
 
-                module, name = _DOCS[args[0]].split(":")
+                module, name = fn.split(":")
                 fn = getattr(importlib.import_module(module), name)
             auto_cli(fn, args=args[1:])
         else:

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from lprzoo.errors import LprzooError
-from lprzoo.weights import METADATA_KEY, RecognizerRecord, load_recognizer, read_weights
+from lprzoo.hub import source_sha256
+from lprzoo.weights import METADATA_KEY, RecognizerRecord, load_recognizer
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ def _calibration_images(n: int, real: str | None, seed: int = 0) -> np.ndarray:
     """``n`` float ``(3, 48, 160)`` plates in ``[0, 1]``: half rendered (3 colours, 31 provinces), half real crops."""
     from lprzoo.render.plates import ScriptPlates
 
+    if real and not Path(real).is_dir():
+        log.info("calibration: %s is absent, calibrating on rendered plates only", real)
+        real = None
     renders = ScriptPlates(n, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, seed=seed + 7)
     images = [renders[i][0] for i in range(n // 2 if real else n)]
     if real:
@@ -127,7 +131,8 @@ def export(
         lstm: with ``int8``: keep the LSTMs in fp32 or quantize them dynamically.
         opset: ONNX opset.
         log_probs: output log-probabilities instead of logits.
-        calibration_real: real crops mixed into the int8 calibration set (half of it; the rest is rendered).
+        calibration_real: real crops mixed into the int8 calibration set (half of it; the rest is rendered); when
+            the folder is absent, rendered plates only.
         calibration_size: plates in the calibration set.
         check_batch: plates in the ONNX Runtime check after writing.
 
@@ -139,7 +144,6 @@ def export(
     if not model:
         raise LprzooError("export: give --model (a zoo name, .ckpt or .safetensors)")
     net, record = load_recognizer(model)
-    source = read_weights(model)
     name = record.name or Path(str(model)).stem
     target = Path(out or f"{name}{'-int8' if int8 else ''}.onnx")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +160,7 @@ def export(
     meta = {
         METADATA_KEY: record.to_json(),
         "zoo_name": record.name or "",
-        "source_sha256": source.sha256(),
+        "source_sha256": source_sha256(model),
         "input": json.dumps(record.input.to_dict()),
         "charset": record.charset.chars,
         "output": output,

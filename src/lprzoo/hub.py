@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lprzoo.errors import CheckpointError, LprzooError
+from lprzoo.errors import CheckpointError, LprzooError, MissingInputError
 
 _SHA_IN_URL = re.compile(r"#sha256=([0-9a-fA-F]{64})$")
 
@@ -164,10 +164,12 @@ def resolve(source: str | Path) -> tuple[Path, ZooRecord | None]:
             return download(record.url, record.sha256, cached), record
         raise CheckpointError(local, f"zoo entry {text!r}: weights file missing and the record has no url")
     if "/" in text or text.endswith((".ckpt", ".safetensors", ".pt", ".pth")):
-        raise MissingCheckpoint(f"no weights at {path}")
+        raise MissingInputError(f"no weights at {path}")
     hint = ", ".join(sorted(records)) or "none (no zoo/ folder found)"
     raise LprzooError(f"{text!r} is neither a file nor a zoo entry; zoo entries: {hint}")
 
 
-class MissingCheckpoint(LprzooError, FileNotFoundError):
-    """A weights path that does not exist."""
+def source_sha256(source: str | Path) -> str:
+    """The sha256 of the weights ``source`` resolves to: the zoo record's, else the file's (nothing is loaded)."""
+    path, record = resolve(source)
+    return record.sha256 if record is not None else sha256_file(path)

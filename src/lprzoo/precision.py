@@ -14,19 +14,31 @@ from pathlib import Path
 import torch
 
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 @lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where it cannot be read, e.g. macOS)."""
+def _cpuinfo_field(prefixes: tuple[str, ...]) -> str:
+    """The first ``/proc/cpuinfo`` line starting with one of ``prefixes``, after its colon ("" where unreadable)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith(prefixes)), "")
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where it cannot be read, e.g. macOS)."""
+    return frozenset(_cpuinfo_field(("flags", "Features")).split())
+
+
+def cpu_summary() -> str:
+    """The CPU's model name and the flags that decide training precision and int8 speed, for benchmark records."""
+    import platform
+
+    name = _cpuinfo_field(("model name",)) or platform.processor() or "unknown CPU"
+    flags = [f for f in SPEED_FLAGS if f in cpu_flags()]
+    return f"{name}; flags: {' '.join(flags) or 'none of ' + ', '.join(SPEED_FLAGS)}"
 
 
 def choose_precision(

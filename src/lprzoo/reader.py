@@ -172,16 +172,12 @@ Runtime = Literal["torch", "onnx", "onnx-int8", "onnx-int8-lstm8"]
 def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
     """The ONNX export of ``source`` for ``runtime``, made once and kept in the user cache (keyed by its sha256)."""
     from lprzoo.export import export
-    from lprzoo.hub import cache_dir
-    from lprzoo.weights import read_weights
+    from lprzoo.hub import cache_dir, source_sha256
 
-    sha = read_weights(source).sha256()
-    target = cache_dir() / "onnx" / f"{sha[:16]}-{runtime}.onnx"
+    target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}.onnx"
     if not target.is_file():
-        real = Path("../shared/data/real/train")
-        calibration = str(real) if real.is_dir() else None  # real crops beside renders when at hand
         lstm = "dynamic" if runtime == "onnx-int8-lstm8" else "fp32"
-        export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm, calibration_real=calibration)
+        export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm)
     return target
 
 

@@ -26,7 +26,7 @@ from torch import nn
 from lprzoo.batch import INPUT, InputContract
 from lprzoo.charset import Charset
 from lprzoo.errors import CheckpointError
-from lprzoo.hub import ZooRecord, resolve, sha256_file
+from lprzoo.hub import ZooRecord, resolve
 from lprzoo.registry import MODELS
 
 METADATA_KEY = "lprzoo"
@@ -86,9 +86,6 @@ class LoadedWeights:
     metadata: dict[str, str]
     zoo: ZooRecord | None = None
 
-    def sha256(self) -> str:
-        return self.zoo.sha256 if self.zoo is not None else sha256_file(self.path)
-
 
 def read_weights(source: str | Path) -> LoadedWeights:
     """Read a zoo name, a hashed URL, a ``.safetensors`` file or a Lightning ``.ckpt`` without unpickling.
@@ -101,12 +98,12 @@ def read_weights(source: str | Path) -> LoadedWeights:
         raise CheckpointError(path, "is a folder, not a weights file (give a .ckpt or .safetensors file)")
     if path.suffix == ".safetensors" or _is_safetensors(path):
         from safetensors import SafetensorError
-        from safetensors.torch import load_file, safe_open
+        from safetensors.torch import safe_open
 
         try:
-            with safe_open(str(path), framework="pt") as f:
+            with safe_open(str(path), framework="pt") as f:  # one pass: the record and the tensors
                 metadata = dict(f.metadata() or {})
-            state = load_file(path)
+                state = {key: f.get_tensor(key) for key in f.keys()}
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(path, f"not a readable safetensors file ({e})") from None
         return LoadedWeights(path, state, {}, metadata, zoo)

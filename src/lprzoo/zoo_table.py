@@ -27,15 +27,8 @@ def _pct(metrics: dict[str, Any], dataset: str) -> str:
 
 
 def _trained_on(data: dict[str, Any]) -> str:
-    if data.get("summary"):
-        return str(data["summary"])
-    parts = list((data.get("sources") or {}).keys())
-    notes = str(data.get("notes", ""))
-    if "render" in notes:
-        parts.append("renders")
-    if "pseudo" in notes:
-        parts.append("pseudo-labels")
-    return " + ".join(parts) or "–"
+    """The record's ``data.summary``, else the names of its labelled sources."""
+    return str(data.get("summary") or " + ".join(data.get("sources") or {}) or "–")
 
 
 def zoo_rows() -> list[list[str]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from torch.utils.data import Dataset
 
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.real import PlateImages, RealPlatesDataModule, Sources
-from lprzoo.data.sources import SourceFormat
+from lprzoo.data.sources import SourceFormat, read_source
 from lprzoo.errors import MissingInputError
 from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
@@ -137,12 +138,8 @@ class BlendedDataModule(RealPlatesDataModule):
     def _labelled(self, sources: Sources, name: str, command: str) -> PlateImages:
         paths = [sources] if isinstance(sources, str) else list(sources or [])
         for p in paths:
-            from pathlib import Path
-
             if not Path(p).expanduser().exists():
                 raise MissingInputError(f"{name}: no data at {p}; produce it with `{command}`")
-        from lprzoo.data.sources import read_source
-
         samples = [
             s for p in paths
             for s in read_source(p, self.charset, self.hparams.format, self.skips, plates=self.hparams.check_plates)

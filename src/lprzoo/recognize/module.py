@@ -25,7 +25,7 @@ from lprzoo.losses import ctc_loss
 from lprzoo.metrics import PlateMetrics
 from lprzoo.recognize.schedules import OneCycle
 from lprzoo.registry import MODELS
-from lprzoo.weights import RecognizerRecord, read_weights, recognizer_state
+from lprzoo.weights import read_weights, recognizer_state
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,6 @@ class CRNNModule(pl.LightningModule):
             )
         self.model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         log.info("initialised %s from %s", self.hparams.arch, source)
-
-    def record(self) -> RecognizerRecord:
-        """This model's weight record (architecture, charset, input contract, decoding defaults)."""
-        return RecognizerRecord.from_hparams(dict(self.hparams))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["charset"] = self.charset.chars
