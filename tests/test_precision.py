@@ -18,6 +18,18 @@ def test_cpu_with_native_bf16_trains_in_bf16():
     assert precision == "bf16-mixed" and "amx_bf16" in why
 
 
+def test_an_onednn_isa_cap_below_bf16_trains_in_fp32(monkeypatch):
+    # ONEDNN_MAX_CPU_ISA=AVX2 makes an AMX CPU run AVX2 kernels, bf16 emulated: the chooser must follow the cap.
+    precision, why = choose_precision("cpu", flags=SAPPHIRE, cuda_available=False, onednn_isa="avx2")
+    assert precision == "32-true" and "ONEDNN_MAX_CPU_ISA=AVX2" in why
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+    assert choose_precision("cpu", flags=ZEN4, cuda_available=False)[0] == "32-true"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert choose_precision("cpu", flags=SAPPHIRE, cuda_available=False)[0] == "bf16-mixed"
+    # a cap cannot add what the CPU lacks
+    assert choose_precision("cpu", flags=AVX2, cuda_available=False, onednn_isa="ALL")[0] == "32-true"
+
+
 def test_gpu_decides_by_its_own_bf16_support_not_the_cpu():
     assert choose_precision("auto", flags=AVX2, cuda_available=True, cuda_bf16=True)[0] == "bf16-mixed"
     assert choose_precision("gpu", flags=ZEN4, cuda_available=True, cuda_bf16=False)[0] == "32-true"

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -40,16 +41,39 @@ def _checkpoint_dir(root: str) -> str:
 
 
 # model arguments a checkpoint's hyper-parameters replace (LightningCLI reads them from `--ckpt_path`)
-_CHECKPOINT_DECIDES = ("arch", "arch_kwargs", "extra_chars")
+_CHECKPOINT_DECIDES = ("arch", "extra_chars")
 
 
-def _init_defaults(class_path: str) -> dict[str, Any]:
+def _import(class_path: str) -> Any:
     import importlib
 
     module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _arch_call(value: Any) -> tuple[str, dict[str, Any]] | Any:
+    """A model's ``arch`` setting (a name, an ``Architecture``, or its parsed ``class_path`` + ``init_args``) as its
+    normalised registry call, so that equal networks compare equal; anything else unchanged."""
+    from lprzoo.recognize.crnn import Architecture, canonical_call
+
+    if isinstance(value, (str, Architecture)):
+        return canonical_call(value)
     try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+        init_args = value.get("init_args") or {}
+        arch = _import(value["class_path"])(**dict(vars(init_args) if isinstance(init_args, Namespace) else init_args))
+    except (AttributeError, ImportError, KeyError, TypeError, ValueError):
+        return value
+    return arch.registry_call() if isinstance(arch, Architecture) else value
+
+
+def _same(key: str, a: Any, b: Any) -> bool:
+    return _arch_call(a) == _arch_call(b) if key == "arch" else a == b
+
+
+def _init_defaults(class_path: str) -> dict[str, Any]:
+    try:
+        cls = _import(class_path)
+    except (ImportError, AttributeError, ValueError):
         return {}
     params = inspect.signature(cls.__init__).parameters.values()
     return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
@@ -118,29 +142,64 @@ class LprzooCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Lightning lets a ``--ckpt_path``'s hyper-parameters replace the model's; a conflicting one is an error.
 
-        ``--model.arch`` / ``extra_chars`` / ``arch_kwargs`` set on the command line or by a recipe, and unlike the
-        checkpoint's, would otherwise be dropped without a word.
+        ``--model.arch`` / ``extra_chars`` set on the command line or by a recipe, and unlike the checkpoint's, would
+        otherwise be dropped without a word.  Architectures compare by the network they build, so the checkpoint's
+        ``lightcrnn-1.2`` agrees with ``LightCRNNArch(width_mult=1.2)``.
         """
         sub = self.config.get("subcommand")
         model = self.config[sub].get("model") if sub else None
         before = dict(vars(model.init_args)) if model is not None and model.get("init_args") is not None else {}
         super()._parse_ckpt_path()
+        if sub is None or self.config[sub].get("model") is None:
+            return
+        self._typed_arch_from_checkpoint(self.config[sub])
         if not before:
             return
         after = self.config[sub].model.init_args
         defaults = _init_defaults(model.class_path)
         for key in _CHECKPOINT_DECIDES:
-            if key not in before or before[key] == after.get(key):
+            if key not in before or _same(key, before[key], after.get(key)):
                 continue
             flags = (f"--model.{key}", f"--model.init_args.{key}")
-            given = any(a.split("=", 1)[0] in flags for a in getattr(self, "_given_args", []))
-            if given or before[key] != defaults.get(key, before[key]):
+            given = any(
+                a.split("=", 1)[0] in flags or a.startswith(tuple(f"{f}." for f in flags))
+                for a in getattr(self, "_given_args", [])
+            )
+            if given or not _same(key, before[key], defaults.get(key, before[key])):
                 what = " (the charset it was trained with)" if key == "extra_chars" else ""
                 raise CheckpointError(
                     self.config[sub].ckpt_path,
-                    f"the checkpoint has {key} {after.get(key)!r}{what}, but {key} {before[key]!r} was given; "
-                    f"drop --model.{key} (the checkpoint decides) or use a checkpoint trained with it",
+                    f"the checkpoint has {key} {_show(after.get(key))}{what}, but {key} {_show(before[key])} was "
+                    f"given; drop --model.{key} (the checkpoint decides) or use a checkpoint trained with it",
                 )
+
+    @staticmethod
+    def _typed_arch_from_checkpoint(config: Namespace) -> None:
+        """A checkpoint stores its architecture as a registry call, ``arch`` + ``arch_kwargs`` (plain data); the
+        model takes ``arch`` typed, so the pair becomes the ``Architecture`` it names (``arch_kwargs`` is no
+        argument any more: Lightning would pass it on as an unknown keyword)."""
+        from lprzoo.recognize.crnn import architecture
+
+        model = config.model
+        extra = model.get("dict_kwargs") or {}
+        if "arch_kwargs" not in extra or model.get("init_args") is None:
+            return
+        kwargs = dict(extra.pop("arch_kwargs") or {})
+        if not extra:
+            del model["dict_kwargs"]
+        name = model.init_args.get("arch")
+        if not isinstance(name, str):
+            return
+        try:
+            typed = architecture(name, kwargs)
+        except TypeError as e:
+            raise CheckpointError(config.ckpt_path, f"its arch_kwargs {kwargs} do not fit {name} ({e})") from None
+        if typed is None:
+            if kwargs:
+                raise CheckpointError(config.ckpt_path, f"{name} {kwargs} has no typed architecture to rebuild it")
+            return
+        arch = typed.config()
+        model.init_args.arch = Namespace(class_path=arch["class_path"], init_args=Namespace(**arch["init_args"]))
 
     def before_instantiate_classes(self) -> None:
         """Checks that need no model or data, so that a bad output fails before anything loads."""
@@ -174,6 +233,15 @@ class LprzooCLI(LightningCLI):
             extra.append(RichProgressBar())
         kwargs["callbacks"] = list(config.get("callbacks") or []) + extra
         return super().instantiate_trainer(**kwargs)
+
+
+def _show(value: Any) -> str:
+    """An ``arch`` or ``extra_chars`` value for a message: a name as ``'crnn'``, a typed one as its class call."""
+    if isinstance(value, Namespace) and "class_path" in value:
+        init_args = value.get("init_args")
+        args = ", ".join(f"{k}={v!r}" for k, v in (vars(init_args) if init_args is not None else {}).items())
+        return f"{value.class_path.rsplit('.', 1)[-1]}({args})"
+    return repr(value)
 
 
 def _default_monitor(config) -> None:
@@ -271,6 +339,10 @@ VERBS = {
     ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", zoo),
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", "lprzoo.publish:publish"),
+    "publish-generator": (
+        "turn a CycleGAN checkpoint into a zoo generator: G's weights + label retention, FD, colour kept",
+        "lprzoo.publish:publish_generator",
+    ),
     "export": ("export a model to ONNX (fp32 or int8), checked with ONNX Runtime", "lprzoo.export:export"),
     "benchmark": (
         "accuracy x speed x size of zoo entries per runtime, batch and threads; Pareto plot",
@@ -331,17 +403,15 @@ def _resolve_model_args(args: list[str]) -> list[str]:
                 if key == "--ckpt_path" and path.suffix == ".ckpt":
                     out += [key, str(path)]
                 else:
+                    from lprzoo.recognize.crnn import arch_argument
+
                     _, record = recognizer_state(loaded)
                     out += [
                         "--model", "lprzoo.CRNNModule",
-                        "--model.init_args.arch", record.arch,
+                        "--model.init_args.arch", arch_argument(record.arch, record.arch_kwargs),
                         "--model.init_args.init_from", value,
                     ]  # fmt: skip
                     tail += ["--data.init_args.extra_chars", record.extra_chars]  # linked to the model's
-                    if record.arch_kwargs:
-                        import json
-
-                        out += ["--model.init_args.arch_kwargs", json.dumps(record.arch_kwargs)]
         else:
             out.append(arg)
         i += 1

@@ -159,3 +159,97 @@ def publish(
     if not weights.is_file():
         raise LprzooError(f"{weights} was not written")
     return path
+
+
+def describe_pool(folder: str) -> dict[str, Any]:
+    """An unlabelled image pool -> ``{path, count, names_sha256}``; the hash is of the sorted file names."""
+    from lprzoo.charset import Charset
+    from lprzoo.data.sources import read_source
+
+    names = sorted(Path(s.path).name for s in read_source(folder, Charset(), labelled=False))
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
+    return {"path": str(folder), "count": len(names), "names_sha256": digest}
+
+
+def publish_generator(
+    ckpt_path: str = "",
+    name: str = "",
+    recipe: str = "",
+    command: str = "",
+    real: str = "",
+    specs: dict[str, float] | None = None,
+    reader: str = "lightcrnn-1.2-adapt",
+    n: int = 1000,
+    train_time: str = "",
+    license: str = "Apache-2.0",
+    zoo: str = "zoo",
+    notes: str = "",
+    git_commit: str = "",
+) -> Path:
+    """Write a zoo entry for a CycleGAN generator ``G: S -> R`` (``translate --generator NAME`` reads it).
+
+    The record measures G the way docs/gan.md does (:mod:`lprzoo.translation_quality`): a frozen ``reader``'s RA on
+    ``n`` renders and on G(renders) (label retention), the Fréchet distance of both to the ``real`` pool G was
+    trained towards, and the share of plates whose colour survived.
+
+    Args:
+        ckpt_path: a ``CycleGANModule`` checkpoint (one epoch's snapshot).
+        name: the entry's name, ``<gan>-<datatag>``, e.g. ``cyclewgan-blue``.
+        recipe, command, train_time, license, zoo, notes, git_commit: as :func:`publish`.
+        real: the unlabelled pool G was trained towards (its R domain).
+        specs: the rendered specs of its S domain, e.g. ``{"blue": 1.0}``.
+        reader: the frozen recognizer that measures label retention and gives the FD features.
+        n: renders measured.
+    """
+    import json
+
+    import yaml
+    from safetensors.torch import save_file
+
+    from lprzoo.hub import sha256_file
+    from lprzoo.reader import load
+    from lprzoo.refine.translate import load_generator
+    from lprzoo.translation_quality import generator_quality, real_crops
+    from lprzoo.weights import METADATA_KEY, read_weights
+
+    missing = [k for k, v in {"ckpt_path": ckpt_path, "name": name, "recipe": recipe, "command": command,
+                              "real": real}.items() if not v]  # fmt: skip
+    if missing:
+        raise LprzooError(f"publish_generator: give {', '.join('--' + k for k in missing)}")
+    loaded = read_weights(ckpt_path)
+    size = list(loaded.hparams.get("_datamodule", {}).get("size") or (48, 160))
+    meta = {"kind": "generator", "ngf": int(loaded.hparams.get("ngf", 64)),
+            "n_blocks": int(loaded.hparams.get("n_blocks", 6)), "size": size}  # fmt: skip
+    G = load_generator(ckpt_path)
+    folder = Path(zoo)
+    weights = folder / f"{name}.safetensors"
+    inner = G.generator if hasattr(G, "generator") else G
+    save_file({k: v.half().contiguous() for k, v in inner.state_dict().items()}, str(weights),
+              metadata={METADATA_KEY: json.dumps(meta)})  # fmt: skip
+    specs = dict(specs or {"blue": 1.0})
+    pool = real_crops(real)
+    quality = generator_quality(load_generator(weights), load(reader), pool, n=n, specs=specs)
+    log.info("%s: %s", name, quality)
+    entry = {
+        "name": name,
+        "kind": "generator",
+        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "generator": meta,
+        "recipe": recipe,
+        "git_commit": git_commit or _git_commit(),
+        "command": command,
+        "train_time": train_time,
+        "data": {"sources": {"real": describe_pool(real)}, "notes": f"S: rendered plates {specs}"},
+        "metrics": {"translation": quality, "measured": f"{n} renders {specs} at the validation epoch, seed 12345; "
+                    f"reader {reader} (greedy RA / CRA-C / CRA-NC against the render's label); FD in its CNN's "
+                    f"features to the {len(pool)} crops of {real}"},
+        "num_params": sum(p.numel() for p in inner.parameters()),
+        "file_size": weights.stat().st_size,
+        "speed": {"cpu": cpu_summary()},
+        "license": license,
+        "notes": notes,
+    }  # fmt: skip
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
+    return path

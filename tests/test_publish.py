@@ -1,0 +1,35 @@
+"""``lprzoo publish-generator``: a CycleGAN checkpoint becomes a zoo generator that ``translate`` reads by name."""
+
+import torch
+import yaml
+
+from lprzoo.cli import main
+from lprzoo.hub import sha256_file, zoo_records
+from lprzoo.refine.translate import load_generator
+from lprzoo.weights import RecognizerRecord, save_recognizer
+from tests.refine.test_translate import save_cyclegan
+
+
+def test_a_generator_entry_is_measured_hashed_and_loads_by_name(tmp_path, plate_folder, monkeypatch):
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    ckpt = save_cyclegan(tmp_path / "gan" / "epoch=003.ckpt", epoch=3)
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    reader = save_recognizer(tmp_path / "reader.safetensors", record.build(), record)
+    args = ["publish-generator", "--ckpt_path", str(ckpt), "--name", "tinygan-blue"]
+    args += ["--recipe", "recipes/cyclewgan.yaml", "--command", "lprzoo fit --config recipes/cyclewgan.yaml"]
+    args += ["--real", str(plate_folder), "--reader", str(reader), "--n", "16", "--zoo", str(zoo)]
+    assert main(args) == 0
+    entry = yaml.safe_load((zoo / "tinygan-blue.yaml").read_text(encoding="utf-8"))
+    weights = zoo / entry["weights"]["file"]
+    assert entry["kind"] == "generator" and sha256_file(weights) == entry["weights"]["sha256"]
+    assert entry["file_size"] == weights.stat().st_size
+    assert entry["data"]["sources"]["real"]["count"] == len(list(plate_folder.glob("*.jpg")))
+    translation = entry["metrics"]["translation"]
+    assert set(translation) == {"renders", "translated"} and {"RA", "FD", "colour_kept"} <= set(translation["renders"])
+    assert zoo_records()["tinygan-blue"].kind == "generator"
+    G, original = load_generator("tinygan-blue"), load_generator(ckpt)
+    assert entry["num_params"] == sum(p.numel() for p in G.parameters())
+    x = torch.rand(2, 3, 48, 160) * 2 - 1
+    assert torch.allclose(G(x), original(x), atol=2e-2)  # fp16 storage of the same generator
