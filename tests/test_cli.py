@@ -52,6 +52,8 @@ def test_every_recipe_parses_and_instantiates_what_it_says(recipe):
     for key, value in (spec["model"].get("init_args") or {}).items():
         if not isinstance(value, dict):  # plain values arrive as the model's hyper-parameters
             assert cli.model.hparams[key] == value, key
+        elif key == "arch":  # a typed architecture arrives as the registry call that rebuilds it
+            assert value["init_args"].items() <= cli.model.hparams.arch_kwargs.items(), key
     assert cli.trainer.max_epochs == spec["trainer"].get("max_epochs", cli.trainer.max_epochs)
 
 
@@ -62,14 +64,7 @@ RECOGNIZER_RECIPES = [r for r in RECIPES if "CRNNModule" in r.read_text(encoding
 def test_every_recognizer_recipe_survives_epoch_and_batch_overrides(recipe, tmp_path, plate_folder):
     """`--trainer.max_epochs 3 --data.batch_size 16` used to crash hand-computed OneCycleLR lengths."""
     text = recipe.read_text(encoding="utf-8")
-    extra = [
-        "--model.init_args.arch",
-        "test-lightcrnn-tiny",
-        "--model.init_args.arch_kwargs",
-        "null",
-        "--model.init_args.init_from",
-        "null",
-    ]
+    extra = ["--model.init_args.arch", "test-lightcrnn-tiny", "--model.init_args.init_from", "null"]
     if "../shared/data" in text and not (Path("..") / "shared" / "data" / "real").is_dir():
         pytest.skip("../shared/data is absent")
     if "GANGeneratedDataModule" in text:
@@ -94,7 +89,53 @@ def test_print_config_and_overrides(capsys):
         run_cli(["fit", "--config", "recipes/real_baseline.yaml", "--trainer.max_epochs", "3", "--print_config"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    assert "max_epochs: 3" in out and "arch: lightcrnn-1.2" in out
+    assert "max_epochs: 3" in out
+    # the architecture is typed: its class and every setting show, the default LightCRNN-1.2 included
+    assert "class_path: lprzoo.LightCRNNArch" in out and "width_mult: 1.2" in out and "hidden: 256" in out
+
+
+def tiny_typed_args(root: Path, data: Path, *extra: str) -> list[str]:
+    """``tiny_args`` with the default typed architecture narrowed from the command line instead of a name."""
+    args = tiny_args(root, data, "--model.init_args.arch.init_args.width_mult", "0.125",
+                     "--model.init_args.arch.init_args.hidden", "8", *extra)  # fmt: skip
+    i = args.index("--model.arch")
+    return args[:i] + args[i + 2 :]
+
+
+def test_typed_architecture_overrides_and_registry_names(tmp_path, plate_folder):
+    from lprzoo import LightCRNNArch
+
+    model = run_cli(tiny_typed_args(tmp_path, plate_folder), run=False).model
+    expected = LightCRNNArch(width_mult=0.125, hidden=8).build(model.charset.num_classes)
+    assert model.model.backbone.out_channels == expected.backbone.out_channels == 64  # 512 x 0.125, not x 1.2
+    shapes = {k: v.shape for k, v in expected.state_dict().items()}
+    assert {k: v.shape for k, v in model.model.state_dict().items()} == shapes
+    # checkpoints keep the registry call, plain data
+    assert (model.hparams.arch, model.hparams.arch_kwargs) == ("lightcrnn", {"width_mult": 0.125, "hidden": 8})
+    # a registered name is still an architecture
+    model = run_cli(tiny_args(tmp_path, plate_folder), run=False).model
+    assert model.hparams.arch == "test-lightcrnn-tiny" and model.model.backbone.out_channels == 64
+    assert model.hparams.arch_kwargs == {}
+
+
+def test_typed_architecture_checkpoint_drives_predict(tmp_path, plate_folder, caplog, capsys):
+    """The checkpoint's ``arch`` + ``arch_kwargs`` rebuild the typed architecture for ``--ckpt_path`` and ``--model``;
+    a different one given next to it is an error."""
+    args = tiny_typed_args(tmp_path / "run", plate_folder, "--trainer.max_steps", "1", "--trainer.logger", "false")
+    assert main(["fit", *args, "--trainer.enable_progress_bar", "false"]) == 0
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    hparams = torch.load(ckpt, weights_only=True)["hyper_parameters"]
+    assert (hparams["arch"], hparams["arch_kwargs"]) == ("lightcrnn", {"width_mult": 0.125, "hidden": 8})
+    assert main(predict_args(ckpt, plate_folder, tmp_path / "p.csv")) == 0
+    assert len((tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()) == 1 + 12
+    out = tmp_path / "q.csv"
+    same_beam = ["--model.beam_width", "3"]  # --model takes its decoding defaults from the recognizer's record
+    assert main(["predict", "--model", str(ckpt), *predict_args(ckpt, plate_folder, out)[3:], *same_beam]) == 0
+    assert out.read_text(encoding="utf-8") == (tmp_path / "p.csv").read_text(encoding="utf-8")
+    wrong = predict_args(ckpt, plate_folder, tmp_path / "r.csv", "--model.arch.width_mult", "0.25")
+    message = one_line_error(wrong, caplog, capsys)
+    assert message.startswith(f"{ckpt}: the checkpoint has arch LightCRNNArch(width_mult=0.125, hidden=8)")
+    assert "width_mult=0.25" in message
 
 
 def test_progress_bar_can_be_switched_off(tmp_path, plate_folder):

@@ -21,8 +21,8 @@ from torch import nn
 
 from lprzoo.charset import Charset
 
-# Importing this registers the recognizer architectures (pure nn.Modules).
-from lprzoo.recognize import crnn as _crnn  # noqa: F401
+# Importing this registers the recognizer architectures (pure nn.Modules); their typed settings are CRNNModule's `arch`.
+from lprzoo.recognize.crnn import Architecture, LightCRNNArch, StandardCRNNArch, TimmCRNNArch
 from lprzoo.registry import DATAMODULES, MODELS, lazy_getattr
 
 __version__ = "0.2.0"
@@ -75,4 +75,15 @@ def _ensure_datamodules_registered() -> None:
         importlib.import_module(module)
 
 
-__all__ = ["Charset", "DATAMODULES", "MODELS", "create_model", "list_models", *_LAZY]
+__all__ = [
+    "Architecture",
+    "Charset",
+    "DATAMODULES",
+    "LightCRNNArch",
+    "MODELS",
+    "StandardCRNNArch",
+    "TimmCRNNArch",
+    "create_model",
+    "list_models",
+    *_LAZY,
+]

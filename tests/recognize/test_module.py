@@ -5,11 +5,16 @@ from lprzoo.charset import CharsetMismatchError
 from lprzoo.recognize.module import CRNNModule
 
 
-def save_tiny_checkpoint(path, extra_chars=""):
-    module = CRNNModule(arch="test-lightcrnn-tiny", extra_chars=extra_chars)
-    ckpt = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}
+def save_tiny_checkpoint_of(module, path, **extra):
+    ckpt = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), **extra}
     module.on_save_checkpoint(ckpt)
     torch.save(ckpt, path)
+    return path
+
+
+def save_tiny_checkpoint(path, extra_chars=""):
+    module = CRNNModule(arch="test-lightcrnn-tiny", extra_chars=extra_chars)
+    save_tiny_checkpoint_of(module, path)
     return module
 
 
@@ -45,3 +50,57 @@ def test_forward_returns_log_probabilities():
     log_probs = module(torch.rand(2, 3, 48, 160))
     assert log_probs.shape == (2, 40, 68)
     assert torch.allclose(log_probs.exp().sum(-1), torch.ones(2, 40), atol=1e-5)
+
+
+def test_typed_architecture_record_round_trips_to_an_equal_model(tmp_path):
+    from lprzoo.recognize.crnn import LightCRNNArch
+    from lprzoo.weights import load_recognizer
+
+    module = CRNNModule(arch=LightCRNNArch(width_mult=0.25, hidden=8))
+    assert (module.hparams.arch, module.hparams.arch_kwargs) == ("lightcrnn", {"width_mult": 0.25, "hidden": 8})
+    save_tiny_checkpoint_of(module, tmp_path / "typed.ckpt")
+    net, record = load_recognizer(tmp_path / "typed.ckpt")  # weights_only: the record is plain data
+    assert (record.arch, record.arch_kwargs) == ("lightcrnn", {"width_mult": 0.25, "hidden": 8})
+    expected = module.model.state_dict()
+    assert net.state_dict().keys() == expected.keys()
+    assert all(torch.equal(v, expected[k]) for k, v in net.state_dict().items())
+    images = torch.rand(2, 3, 48, 160)
+    assert torch.allclose(net(images), module.eval().model(images), atol=1e-6)
+
+
+def test_registered_names_keep_their_records():
+    from lprzoo.recognize.crnn import LightCRNNArch
+
+    assert CRNNModule().hparams.arch == "lightcrnn-1.2" and CRNNModule().hparams.arch_kwargs == {}  # zoo records
+    assert LightCRNNArch(width_mult=1.0).registry_call() == ("lightcrnn-1.0", {})
+    assert CRNNModule(arch="lightcrnn").hparams.arch == "lightcrnn"  # a name is kept as given
+
+
+def test_init_from_accepts_the_same_network_under_another_name(tmp_path):
+    """``test-lightcrnn-tiny`` and ``lightcrnn`` with its width and hidden size are one network; another is refused."""
+    from lprzoo.errors import CheckpointError
+    from lprzoo.recognize.crnn import LightCRNNArch
+
+    source = save_tiny_checkpoint(tmp_path / "pre.ckpt")
+    module = CRNNModule(arch=LightCRNNArch(width_mult=0.125, hidden=16), init_from=str(tmp_path / "pre.ckpt"))
+    module.setup("fit")
+    assert torch.equal(module.model.head.fc.weight, source.model.head.fc.weight)
+    other = CRNNModule(arch=LightCRNNArch(width_mult=0.25, hidden=16), init_from=str(tmp_path / "pre.ckpt"))
+    with pytest.raises(CheckpointError, match=r"is a test-lightcrnn-tiny but the model is lightcrnn .*0\.25") as e:
+        other.setup("fit")
+    assert "\n" not in str(e.value)
+
+
+def test_load_from_checkpoint_rebuilds_the_saved_architecture(tmp_path):
+    """Lightning passes ``arch`` but drops ``arch_kwargs`` (no argument): the checkpoint's network still comes back."""
+    import lightning
+
+    from lprzoo.recognize.crnn import LightCRNNArch
+
+    module = CRNNModule(arch=LightCRNNArch(width_mult=0.25, hidden=8))
+    version = {"pytorch-lightning_version": lightning.__version__}
+    path = save_tiny_checkpoint_of(module, tmp_path / "typed.ckpt", **version)
+    loaded = CRNNModule.load_from_checkpoint(path, weights_only=True)
+    assert (loaded.hparams.arch, loaded.hparams.arch_kwargs) == ("lightcrnn", {"width_mult": 0.25, "hidden": 8})
+    expected = module.model.state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in loaded.model.state_dict().items())

@@ -4,6 +4,7 @@ import lightning.pytorch as pl
 import torch
 
 from lprzoo.data.real import RealPlatesDataModule
+from lprzoo.recognize.crnn import LightCRNNArch
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.recognize.schedules import Constant, OneCycle, WarmupCosine
 from tests.conftest import write_plates
@@ -18,7 +19,7 @@ def test_eight_plates_are_learnt_to_ra_one(tmp_path):
     dm = RealPlatesDataModule(train=str(tmp_path / "eight"), val=str(tmp_path / "eight"), augment=None,
                               batch_size=8, num_workers=0)  # fmt: skip
     model = CRNNModule(
-        "lightcrnn", {"width_mult": 0.25}, beam_width=1,
+        LightCRNNArch(width_mult=0.25), beam_width=1,
         optimizer=lambda p: torch.optim.AdamW(p, lr=3e-3), lr_scheduler=Constant,
     )  # fmt: skip
     trainer = pl.Trainer(max_steps=500, logger=False, enable_checkpointing=False, enable_progress_bar=False,

@@ -1,9 +1,16 @@
-"""The convolutional recurrent network (paper §III-B, Tables I and VIII) and its registered variants.
+"""The convolutional recurrent network (paper §III-B, Tables I and VIII), its typed architectures and its
+registered variants.
 
-Read in order: the :class:`CRNN` module, the private builder, then one small function per registered name.
+Read in order: the :class:`CRNN` module, the typed :class:`Architecture` settings that build it (what
+``CRNNModule(arch=...)`` takes and ``--print_config`` shows), then one small function per registered name.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -64,55 +71,174 @@ def _num_classes(num_classes: int | None) -> int:
     return num_classes if num_classes is not None else Charset().num_classes
 
 
+# ---- typed architectures ----------------------------------------------------------------------------------------
+class Architecture:
+    """A recognizer architecture as typed settings, chosen by ``class_path`` in a recipe, e.g.
+    ``arch: {class_path: lprzoo.LightCRNNArch, init_args: {width_mult: 0.5}}``.
+
+    Subclasses are frozen dataclasses of plain values.  :meth:`build` makes the network; :meth:`registry_call` names
+    the registered builder call that makes the same network, which is what checkpoints and zoo records store
+    (``arch`` + ``arch_kwargs``: plain data, read without unpickling anything).
+    """
+
+    builder: ClassVar[str]  # the registered name that takes this class's fields as keyword arguments
+
+    def build(self, num_classes: int | None = None) -> CRNN:
+        """A randomly initialised network; ``num_classes`` defaults to the paper's 68."""
+        raise NotImplementedError
+
+    def registry_call(self) -> tuple[str, dict[str, Any]]:
+        """``(name, kwargs)`` with ``MODELS.get(name)(num_classes=K, **kwargs)`` building this network: a registered
+        name without arguments where one matches (``("lightcrnn-1.2", {})``, so such records never change), else the
+        family's builder with every field (``("lightcrnn", {"width_mult": 0.5, "hidden": 256})``)."""
+        for name, preset in PRESETS.items():
+            if preset == self:
+                return name, {}
+        return self.builder, asdict(self)
+
+    def config(self) -> dict[str, Any]:
+        """The ``class_path`` + ``init_args`` form that a recipe or ``--model.init_args.arch`` takes."""
+        cls = type(self)
+        return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": asdict(self)}
+
+
+@dataclass(frozen=True)
+class StandardCRNNArch(Architecture):
+    """The paper's CRNN (Table I backbone, 2×BiLSTM): ``width`` scales every convolution's channels."""
+
+    builder: ClassVar[str] = "crnn"
+    width: float = 1.0
+    hidden: int = 256
+
+    def build(self, num_classes: int | None = None) -> CRNN:
+        return CRNN(StandardBackbone(width=self.width), _num_classes(num_classes), hidden=self.hidden)
+
+
+@dataclass(frozen=True)
+class LightCRNNArch(Architecture):
+    """LightCRNN (Table VIII): depthwise-separable backbone with width multiplier α (Eq. 17), 2×BiLSTM."""
+
+    builder: ClassVar[str] = "lightcrnn"
+    width_mult: float = 1.0
+    hidden: int = 256
+
+    def build(self, num_classes: int | None = None) -> CRNN:
+        return CRNN(DepthwiseBackbone(width_mult=self.width_mult), _num_classes(num_classes), hidden=self.hidden)
+
+
+@dataclass(frozen=True)
+class TimmCRNNArch(Architecture):
+    """Any timm CNN, cut at stride ``max_stride``, under the paper's sequence head (beyond the paper)."""
+
+    builder: ClassVar[str] = "crnn-timm"
+    model_name: str = "resnet18"
+    max_stride: int = 8
+    hidden: int = 256
+
+    def build(self, num_classes: int | None = None) -> CRNN:
+        return CRNN(TimmBackbone(self.model_name, self.max_stride), _num_classes(num_classes), hidden=self.hidden)
+
+
+FAMILIES: dict[str, type[Architecture]] = {cls.builder: cls for cls in (StandardCRNNArch, LightCRNNArch, TimmCRNNArch)}
+
+# Registered names without arguments, as typed architectures (tests/recognize/test_crnn.py checks that each builds
+# the same network as its registered function below).
+PRESETS: dict[str, Architecture] = {
+    "crnn": StandardCRNNArch(),
+    "lightcrnn-1.0": LightCRNNArch(width_mult=1.0),
+    "lightcrnn-1.2": LightCRNNArch(width_mult=1.2),
+    "crnn-resnet18": TimmCRNNArch(model_name="resnet18"),
+    "crnn-mobilenetv3": TimmCRNNArch(model_name="mobilenetv3_large_100"),
+    "test-crnn-tiny": StandardCRNNArch(width=0.125, hidden=16),
+    "test-lightcrnn-tiny": LightCRNNArch(width_mult=0.125, hidden=16),
+}
+
+
+def architecture(name: str, kwargs: Mapping[str, Any] | None = None) -> Architecture | None:
+    """The typed architecture that ``MODELS.get(name)(**kwargs)`` builds (a record's ``arch`` + ``arch_kwargs``),
+    or ``None`` for a name registered without one (a plugin's builder).
+
+    Raises:
+        TypeError: ``kwargs`` that the architecture does not take.
+    """
+    if not kwargs and name in PRESETS:
+        return PRESETS[name]
+    family = FAMILIES.get(name)
+    return family(**(kwargs or {})) if family is not None else None
+
+
+def canonical_call(arch: Architecture | str, kwargs: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """``(name, kwargs)`` of a typed architecture or a registered name, normalised so that equal networks give
+    equal calls: ``"lightcrnn"`` with ``{"width_mult": 1.2}``, ``"lightcrnn-1.2"`` and ``LightCRNNArch(width_mult=1.2)``
+    all give ``("lightcrnn-1.2", {})``.  Names without a typed architecture come back unchanged."""
+    if isinstance(arch, Architecture):
+        return arch.registry_call()
+    try:
+        typed = architecture(arch, kwargs)
+    except TypeError:  # arguments the builder does not take: nothing to normalise
+        typed = None
+    return typed.registry_call() if typed is not None else (arch, dict(kwargs or {}))
+
+
+def arch_argument(name: str, kwargs: Mapping[str, Any] | None = None) -> str:
+    """The value of ``--model.init_args.arch`` for a record's ``arch`` + ``arch_kwargs``: the registered name, or
+    its typed architecture as JSON ``class_path`` + ``init_args`` when it has arguments."""
+    typed = architecture(name, kwargs) if kwargs else None
+    return json.dumps(typed.config()) if typed is not None else name
+
+
+# ---- registered names -------------------------------------------------------------------------------------------
 @MODELS.register("crnn")
-def crnn(num_classes: int | None = None) -> CRNN:
-    """The paper's CRNN: Table I backbone, 2×BiLSTM-256."""
-    return CRNN(StandardBackbone(), _num_classes(num_classes))
+def crnn(num_classes: int | None = None, width: float = 1.0, hidden: int = 256) -> CRNN:
+    """The paper's CRNN: Table I backbone, 2×BiLSTM-256; ``width`` scales the backbone's channels."""
+    return StandardCRNNArch(width=width, hidden=hidden).build(num_classes)
 
 
 @MODELS.register("lightcrnn-1.0")
 def lightcrnn_1_0(num_classes: int | None = None) -> CRNN:
     """LightCRNN, Table VIII, width multiplier 1.0."""
-    return CRNN(DepthwiseBackbone(width_mult=1.0), _num_classes(num_classes))
+    return LightCRNNArch(width_mult=1.0).build(num_classes)
 
 
 @MODELS.register("lightcrnn-1.2")
 def lightcrnn_1_2(num_classes: int | None = None) -> CRNN:
     """LightCRNN, Table VIII, width multiplier 1.2 (the paper's choice for moving LPR, §IV-G)."""
-    return CRNN(DepthwiseBackbone(width_mult=1.2), _num_classes(num_classes))
+    return LightCRNNArch(width_mult=1.2).build(num_classes)
 
 
 @MODELS.register("lightcrnn")
-def lightcrnn(num_classes: int | None = None, width_mult: float = 1.0) -> CRNN:
+def lightcrnn(num_classes: int | None = None, width_mult: float = 1.0, hidden: int = 256) -> CRNN:
     """LightCRNN with any width multiplier, e.g. ``create_model("lightcrnn", width_mult=0.75)``."""
-    return CRNN(DepthwiseBackbone(width_mult=width_mult), _num_classes(num_classes))
+    return LightCRNNArch(width_mult=width_mult, hidden=hidden).build(num_classes)
 
 
 @MODELS.register("crnn-timm")
-def crnn_timm(num_classes: int | None = None, model_name: str = "resnet18", max_stride: int = 8) -> CRNN:
+def crnn_timm(
+    num_classes: int | None = None, model_name: str = "resnet18", max_stride: int = 8, hidden: int = 256
+) -> CRNN:
     """Any timm CNN under the paper's sequence head, e.g. ``model_name="mobilenetv3_large_100"``."""
-    return CRNN(TimmBackbone(model_name, max_stride), _num_classes(num_classes))
+    return TimmCRNNArch(model_name=model_name, max_stride=max_stride, hidden=hidden).build(num_classes)
 
 
 @MODELS.register("crnn-resnet18")
 def crnn_resnet18(num_classes: int | None = None) -> CRNN:
     """timm ResNet-18 up to stride 8 (layer2, 128 channels), T = 20."""
-    return crnn_timm(num_classes, "resnet18")
+    return TimmCRNNArch(model_name="resnet18").build(num_classes)
 
 
 @MODELS.register("crnn-mobilenetv3")
 def crnn_mobilenetv3(num_classes: int | None = None) -> CRNN:
     """timm MobileNetV3-Large-1.0 up to stride 8 (40 channels), T = 20."""
-    return crnn_timm(num_classes, "mobilenetv3_large_100")
+    return TimmCRNNArch(model_name="mobilenetv3_large_100").build(num_classes)
 
 
 @MODELS.register("test-crnn-tiny")
 def test_crnn_tiny(num_classes: int | None = None) -> CRNN:
     """A tiny standard CRNN for fast tests."""
-    return CRNN(StandardBackbone(width=0.125), _num_classes(num_classes), hidden=16)
+    return StandardCRNNArch(width=0.125, hidden=16).build(num_classes)
 
 
 @MODELS.register("test-lightcrnn-tiny")
 def test_lightcrnn_tiny(num_classes: int | None = None) -> CRNN:
     """A tiny LightCRNN for fast tests."""
-    return CRNN(DepthwiseBackbone(width_mult=0.125), _num_classes(num_classes), hidden=16)
+    return LightCRNNArch(width_mult=0.125, hidden=16).build(num_classes)

@@ -1,7 +1,7 @@
 """``CRNNModule``: CTC training of a registered recognizer (paper §III-B, §IV-C).
 
-The module only wires training: the network comes from the model registry by name, decoding from
-:mod:`lprzoo.decode`, metrics from :mod:`lprzoo.metrics`.
+The module only wires training: the network comes from a typed architecture or the model registry by name,
+decoding from :mod:`lprzoo.decode`, metrics from :mod:`lprzoo.metrics`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search
 from lprzoo.errors import CheckpointError
 from lprzoo.losses import ctc_loss
 from lprzoo.metrics import PlateMetrics
+from lprzoo.recognize.crnn import Architecture, LightCRNNArch, arch_argument, canonical_call
 from lprzoo.recognize.schedules import OneCycle
 from lprzoo.registry import MODELS
 from lprzoo.weights import read_weights, recognizer_state
@@ -30,6 +31,17 @@ from lprzoo.weights import read_weights, recognizer_state
 log = logging.getLogger(__name__)
 
 StepsScheduler = Callable[[Optimizer, int], LRScheduler]
+
+
+def _arch_mismatch(source: str | Path, saved: tuple[str, dict[str, Any]], model: tuple[str, dict[str, Any]]):
+    def describe(arch: str, kwargs: dict[str, Any]) -> str:
+        return f"{arch} {kwargs}" if kwargs else arch
+
+    return CheckpointError(
+        source,
+        f"is a {describe(*saved)} but the model is {describe(*model)}; "
+        f"set --model.init_args.arch '{arch_argument(*saved)}'",
+    )
 
 
 def adamw(params) -> Optimizer:
@@ -45,8 +57,11 @@ class CRNNModule(pl.LightningModule):
     """Trains a CRNN with CTC loss and reports RA / CRA / CRA-C / CRA-NC / top-N on validate and test.
 
     Args:
-        arch: registered model name (``lprzoo.list_models()``), e.g. ``crnn``, ``lightcrnn-1.2``.
-        arch_kwargs: extra keyword arguments of that model's builder (e.g. ``{"width_mult": 0.75}``).
+        arch: the network: a typed architecture (``LightCRNNArch``, ``StandardCRNNArch``, ``TimmCRNNArch``; by
+            default LightCRNN with width multiplier 1.2, so ``--model.arch.width_mult 0.75`` changes it) or a
+            registered name (``lprzoo.list_models()``, e.g. ``crnn-resnet18``).  Checkpoints store it as the
+            registered builder call ``arch`` + ``arch_kwargs`` (``Architecture.registry_call``), plain data.  A new
+            ``class_path`` keeps the settings the classes share (``hidden``, jsonargparse #460); their defaults agree.
         extra_chars: characters appended to the paper's 67; must equal the data module's (checked when a run starts).
         optimizer: any ``torch.optim`` optimizer; AdamW (lr 2e-3, weight decay 0.01) by default.
         lr_scheduler: called as ``lr_scheduler(optimizer, total_steps)`` with the trainer's estimated optimizer
@@ -65,8 +80,7 @@ class CRNNModule(pl.LightningModule):
 
     def __init__(
         self,
-        arch: str = "lightcrnn-1.2",
-        arch_kwargs: dict[str, Any] | None = None,
+        arch: Architecture | str = LightCRNNArch(width_mult=1.2),  # immutable, so a shared default is safe
         extra_chars: str = "",
         optimizer: OptimizerCallable = adamw,
         lr_scheduler: StepsScheduler | None = OneCycle,
@@ -77,17 +91,33 @@ class CRNNModule(pl.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "arch"])
+        # checkpoints and records keep the architecture as its registered builder call: plain data, which
+        # `torch.load(weights_only=True)` reads (an Architecture object would need unpickling)
+        name, kwargs = arch.registry_call() if isinstance(arch, Architecture) else (arch, {})
+        self.save_hyperparameters({"arch": name, "arch_kwargs": kwargs})  # added to the others, loggers included
         self.charset = Charset(extra_chars)
-        self.model = MODELS.get(arch)(num_classes=self.charset.num_classes, **(arch_kwargs or {}))
-        if channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self._forward = torch.compile(self.model) if compile else self.model
+        self._build()
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
         self.val_metrics = PlateMetrics(top_n)
         self.test_metrics = PlateMetrics(top_n)
         self._initialised = False
+
+    def _build(self) -> None:
+        """The network of the hyper-parameters' ``arch`` + ``arch_kwargs``, as a record rebuilds it."""
+        self.model = MODELS.get(self.hparams.arch)(num_classes=self.charset.num_classes, **self.hparams.arch_kwargs)
+        if self.hparams.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self._forward = torch.compile(self.model) if self.hparams.compile else self.model
+
+    @property
+    def _arch(self) -> tuple[str, dict[str, Any]]:
+        return self.hparams.arch, dict(self.hparams.arch_kwargs)
+
+    def _same_arch(self, arch: str, arch_kwargs: dict[str, Any]) -> bool:
+        """Whether ``arch`` + ``arch_kwargs`` build this network (``lightcrnn-1.2`` is ``LightCRNNArch(1.2)``)."""
+        return canonical_call(arch, arch_kwargs) == canonical_call(*self._arch)
 
     # ---- weights --------------------------------------------------------------------------------------------
     def load_weights(self, source: str | Path) -> None:
@@ -106,12 +136,8 @@ class CRNNModule(pl.LightningModule):
             raise CharsetMismatchError(
                 f"init_from {source}: trained with {record.charset!r}, but this model has {self.charset!r}"
             )
-        if (record.arch, record.arch_kwargs) != (self.hparams.arch, dict(self.hparams.arch_kwargs or {})):
-            raise CheckpointError(
-                source,
-                f"is a {record.arch} {record.arch_kwargs or ''} but the model is {self.hparams.arch}; "
-                f"set --model.init_args.arch {record.arch}",
-            )
+        if not self._same_arch(record.arch, record.arch_kwargs):
+            raise _arch_mismatch(source, (record.arch, record.arch_kwargs), self._arch)
         self.model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         log.info("initialised %s from %s", self.hparams.arch, source)
 
@@ -125,6 +151,18 @@ class CRNNModule(pl.LightningModule):
                 f"the checkpoint's charset has {len(chars) + 1} classes (extra {chars[67:]!r}) but "
                 f"this model has {self.charset!r}; set model.extra_chars / data.extra_chars to match"
             )
+        saved = checkpoint.get("hyper_parameters") or {}
+        if not isinstance(saved.get("arch"), str):
+            return
+        arch, arch_kwargs = saved["arch"], dict(saved.get("arch_kwargs") or {})
+        if self._same_arch(arch, arch_kwargs):
+            return
+        if self._trainer is not None:  # the trainer has seen this network already: refuse, in one line
+            raise _arch_mismatch(self._trainer.ckpt_path or "the checkpoint", (arch, arch_kwargs), self._arch)
+        # `CRNNModule.load_from_checkpoint` passes the saved `arch` but drops `arch_kwargs` (no argument of
+        # __init__): the checkpoint's own architecture wins, as with `lprzoo predict --ckpt_path`
+        self.hparams.update(arch=arch, arch_kwargs=arch_kwargs)
+        self._build()
 
     def setup(self, stage: str) -> None:
         if self.hparams.init_from and not self._initialised:
