@@ -33,3 +33,7 @@ def test_a_generator_entry_is_measured_hashed_and_loads_by_name(tmp_path, plate_
     assert entry["num_params"] == sum(p.numel() for p in G.parameters())
     x = torch.rand(2, 3, 48, 160) * 2 - 1
     assert torch.allclose(G(x), original(x), atol=2e-2)  # fp16 storage of the same generator
+    from lprzoo.zoo_table import zoo_details, zoo_markdown
+
+    assert "| tinygan-blue | generator |" in zoo_markdown()
+    assert "unlabelled images" in zoo_details() and "colour kept blue" in zoo_details()

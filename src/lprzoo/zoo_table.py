@@ -74,8 +74,12 @@ def zoo_details() -> str:
                 f"- time: {extra.get('train_time', '')}"]  # fmt: skip
         data = extra.get("data") or {}
         for source, info in (data.get("sources") or {}).items():
-            out.append(f"- data `{source}`: {info['count']} labelled images at `{info['path']}` "
-                       f"(sha256 of the sorted labels `{info['labels_sha256'][:12]}…`)")  # fmt: skip
+            if "labels_sha256" in info:
+                out.append(f"- data `{source}`: {info['count']} labelled images at `{info['path']}` "
+                           f"(sha256 of the sorted labels `{info['labels_sha256'][:12]}…`)")  # fmt: skip
+            else:  # a generator's unlabelled pool
+                out.append(f"- data `{source}`: {info['count']} unlabelled images at `{info['path']}` "
+                           f"(sha256 of the sorted file names `{info['names_sha256'][:12]}…`)")  # fmt: skip
         if data.get("notes"):
             out.append(f"- data: {data['notes']}")
         storage = extra.get("storage") or {}
@@ -84,10 +88,18 @@ def zoo_details() -> str:
             out.append(f"- stored as {storage.get('dtype')}; identical greedy readings on {check.get('set')}: "
                        f"{check.get('identical_greedy_readings')}")  # fmt: skip
         speed = extra.get("speed") or {}
-        if speed:
+        if speed.get("plates_per_s"):
             out.append(f"- speed: {speed.get('plates_per_s')} plates/s ({speed.get('runtime')}, batch "
                        f"{speed.get('batch')}, {speed.get('threads')} thread) on {speed.get('cpu')}")  # fmt: skip
-        for set_name, m in (extra.get("metrics") or {}).items():
+        metrics = dict(extra.get("metrics") or {})
+        translation = metrics.pop("translation", None)
+        if translation:  # a generator: label retention, realism and colour, renders vs G(renders)
+            out.append(f"- measured: {metrics.pop('measured', '')}")
+            for row, m in translation.items():
+                kept = ", ".join(f"{c} {100 * v:.1f} %" for c, v in m["colour_kept_by_spec"].items())
+                out.append(f"- **{row}**: RA {100 * m['RA']:.1f}, CRA-C {100 * m['CRA-C']:.1f}, CRA-NC "
+                           f"{100 * m['CRA-NC']:.1f}, FD {m['FD']:.2f}, colour kept {kept}")  # fmt: skip
+        for set_name, m in metrics.items():
             line = (
                 f"- **{set_name}** ({m.get('plates')} plates): RA {100 * m['RA']:.1f}, CRA {100 * m['CRA']:.1f}, "
                 f"CRA-C {100 * m['CRA-C']:.1f}, CRA-NC {100 * m['CRA-NC']:.1f}, top-3 {100 * m['top3']:.1f}"
