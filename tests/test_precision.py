@@ -46,3 +46,13 @@ def test_cli_prints_its_choice_and_an_explicit_precision_wins(tmp_path, plate_fo
     assert run.trainer.precision == "32-true" and "precision: 32-true, because a test says so" in caplog.text
     args = tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1", "--trainer.precision", "bf16-mixed")
     assert cli.run_cli(args, run=False).trainer.precision == "bf16-mixed"
+
+
+def test_cpu_summary_names_a_kernel_cap(monkeypatch):
+    from lprzoo.precision import cpu_summary
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    assert "capped" not in cpu_summary()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert cpu_summary().endswith("kernels capped by ONEDNN_MAX_CPU_ISA=AVX2")

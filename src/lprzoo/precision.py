@@ -49,7 +49,9 @@ def cpu_summary() -> str:
 
     name = _cpuinfo_field(("model name",)) or platform.processor() or "unknown CPU"
     flags = [f for f in SPEED_FLAGS if f in cpu_flags()]
-    return f"{name}; flags: {' '.join(flags) or 'none of ' + ', '.join(SPEED_FLAGS)}"
+    caps = [f"{k}={os.environ[k]}" for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if os.environ.get(k)]
+    capped = f"; kernels capped by {' '.join(caps)}" if caps else ""
+    return f"{name}; flags: {' '.join(flags) or 'none of ' + ', '.join(SPEED_FLAGS)}{capped}"
 
 
 def choose_precision(
