@@ -22,10 +22,23 @@ IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
 TMP_PREFIX = ".tmp-"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
-    tmp.write_bytes(data)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` (any bytes-like object, e.g. an encoded numpy buffer) to ``path`` through a temporary file in
+    the same folder and ``os.replace``. Plain ``os`` calls: a folder of small images is written at thousands of
+    files a second, where ``pathlib`` and buffered file objects cost more than the write itself."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{name}")
+    fd = os.open(tmp, _WRITE_FLAGS, 0o666)
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

@@ -53,14 +53,15 @@ def _write_image(path: Path, image: np.ndarray, fmt: str, quality: int) -> None:
     ok, buf = cv2.imencode(f".{fmt}", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
     if not ok:
         raise OSError(f"could not encode {path.name}")
-    atomic_write_bytes(path, buf.tobytes())
+    atomic_write_bytes(path, buf)  # the encoded array itself: no copy to bytes
 
 
 def _render_chunk(indices: list[int], out_dir: str, seed: int, fmt: str, quality: int) -> int:
     assert _worker_renderer is not None, "_init_worker was not called"
+    out = Path(out_dir)
     for i in indices:
         image, text = _worker_renderer.sample(item_rng(seed, i))
-        _write_image(Path(out_dir) / image_name(i, text, fmt), image, fmt, quality)
+        _write_image(out / image_name(i, text, fmt), image, fmt, quality)
     return len(indices)
 
 

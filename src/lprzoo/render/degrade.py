@@ -33,10 +33,25 @@ def _fires(rng: np.random.Generator, p: float) -> bool:
 
 
 # --- geometry: corners of the plate (4, 2) and the crop window (x0, y0, x1, y1), in plate pixels ----------------
+# Four points are cheaper as Python floats than as numpy arrays (a numpy call costs more than the maths), so the
+# geometric degradations work on lists inside :meth:`Degradations.homography`; called directly, they take and return
+# float64 arrays. The arithmetic is numpy's, operation by operation (IEEE float64 either way): the same corners.
+
+
+class _Geometric:
+    """Calling a geometric degradation: ``values`` (an array) -> moved values (the same object if it did not fire)."""
+
+    def __call__(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        given = np.asarray(values, np.float64).tolist()
+        moved = self._apply(given, rng)
+        return values if moved is given else np.array(moved)
+
+    def _apply(self, values: list, rng: np.random.Generator) -> list:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class Affine:
+class Affine(_Geometric):
     """Rotation, horizontal shear (slant) and anisotropic scale about the plate centre (the paper's affine).
 
     Attributes:
@@ -51,48 +66,53 @@ class Affine:
     shear: Range = (-0.18, 0.18)
     stretch: Range = (0.9, 1.1)
 
-    def __call__(self, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _apply(self, quad: list[list[float]], rng: np.random.Generator) -> list[list[float]]:
         if not _fires(rng, self.p):
             return quad
         a, sh, st = np.deg2rad(_uniform(rng, self.rotate)), _uniform(rng, self.shear), _uniform(rng, self.stretch)
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        m = rot @ np.array([[1.0, sh], [0.0, 1.0]]) @ np.diag([np.sqrt(st), 1 / np.sqrt(st)])
-        c = quad.mean(0)
-        return (quad - c) @ m.T + c
+        cos, sin, root = np.cos(a), np.sin(a), np.sqrt(st)
+        # numpy's matrix products (BLAS) kept as they are: their rounding is the library's
+        m = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, sh], [0.0, 1.0]]) @ np.diag([root, 1 / root])
+        q = np.array(quad)
+        c = q.mean(0)
+        return ((q - c) @ m.T + c).tolist()
 
 
 @dataclass(frozen=True)
-class Perspective:
+class Perspective(_Geometric):
     """Each corner moves independently by up to ``strength`` x (plate width, plate height)."""
 
     p: float = 0.5
     strength: Range = (0.0, 0.06)
 
-    def __call__(self, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _apply(self, quad: list[list[float]], rng: np.random.Generator) -> list[list[float]]:
         if not _fires(rng, self.p):
             return quad
         s = _uniform(rng, self.strength)
-        size = quad.max(0) - quad.min(0)
-        return quad + (rng.random((4, 2)) * 2 - 1) * s * size
+        xs, ys = [q[0] for q in quad], [q[1] for q in quad]
+        size = (max(xs) - min(xs), max(ys) - min(ys))
+        shift = rng.random((len(quad), 2)).tolist()
+        return [[q[k] + (r[k] * 2 - 1) * s * size[k] for k in (0, 1)] for q, r in zip(quad, shift)]
 
 
 @dataclass(frozen=True)
-class ScaleJitter:
+class ScaleJitter(_Geometric):
     """Zoom of the crop window about its centre: ``scale`` > 1 shows more surroundings, < 1 cuts the plate."""
 
     p: float = 0.5
     scale: Range = (0.94, 1.08)
 
-    def __call__(self, window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _apply(self, window: list[float], rng: np.random.Generator) -> list[float]:
         if not _fires(rng, self.p):
             return window
         s = _uniform(rng, self.scale)
-        c, half = (window[:2] + window[2:]) / 2, (window[2:] - window[:2]) / 2 * s
-        return np.concatenate([c - half, c + half])
+        x0, y0, x1, y1 = window
+        cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 * s, (y1 - y0) / 2 * s
+        return [cx - hx, cy - hy, cx + hx, cy + hy]
 
 
 @dataclass(frozen=True)
-class CropJitter:
+class CropJitter(_Geometric):
     """Each side of the crop window moves out (positive) or in (negative, a partial border like a detector's
     tight box) by a fraction of the window's width (``x``) or height (``y``)."""
 
@@ -100,14 +120,15 @@ class CropJitter:
     x: Range = (-0.03, 0.04)
     y: Range = (-0.06, 0.10)
 
-    def __call__(self, window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _apply(self, window: list[float], rng: np.random.Generator) -> list[float]:
         if not _fires(rng, self.p):
             return window
-        u = rng.random(4)
-        w, h = window[2:] - window[:2]
-        dx = self.x[0] + (self.x[1] - self.x[0]) * u[[0, 2]]
-        dy = self.y[0] + (self.y[1] - self.y[0]) * u[[1, 3]]
-        return window + np.array([-dx[0] * w, -dy[0] * h, dx[1] * w, dy[1] * h])
+        u = rng.random(4).tolist()
+        x0, y0, x1, y1 = window
+        w, h = x1 - x0, y1 - y0
+        dx0, dx1 = (self.x[0] + (self.x[1] - self.x[0]) * v for v in (u[0], u[2]))
+        dy0, dy1 = (self.y[0] + (self.y[1] - self.y[0]) * v for v in (u[1], u[3]))
+        return [x0 + -dx0 * w, y0 + -dy0 * h, x1 + dx1 * w, y1 + dy1 * h]
 
 
 # --- photometric: float32 (H, W, 3) in [0, 255] -> same ----------------------------------------------------------
@@ -119,10 +140,12 @@ def _gain(img: np.ndarray, gain: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates scaled so the image's height is 1 (keeps gradients isotropic)."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / h
-    return xx, yy
+def _axes(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates along x (w,) and y (h,), float32, scaled so the image's height is 1 (keeps gradients
+    isotropic). Gradients are sums of a row and a column term, so they are computed on these, then broadcast."""
+    x, y = np.arange(w, dtype=np.float32) / h, np.arange(h, dtype=np.float32) / h
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
 
 
 @functools.lru_cache(maxsize=8)
@@ -167,11 +190,18 @@ class UnevenLight:
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if not _fires(rng, self.p):
             return img
-        xx, yy = _grid(*img.shape[:2])
+        x, y = _axes(*img.shape[:2])
         t, s = 2 * np.pi * rng.random(), _uniform(rng, self.strength)
-        g = np.cos(t) * xx + np.sin(t) * yy
-        g = (g - g.min()) / max(float(np.ptp(g)), 1e-6)
-        return _gain(img, (1 - s + 2 * s * g).astype(np.float32))
+        # g = cos(t) * x + sin(t) * y over the grid; rounding is monotonic, so the grid's extremes are sums of the
+        # axes' extremes: the same floats (numpy scalars, in g's dtype) that reductions over the grid find
+        gx, gy = np.cos(t) * x, np.sin(t) * y
+        low, high = gx.min() + gy.min(), gx.max() + gy.max()
+        g = gx[None, :] + gy[:, None]
+        g -= low
+        g /= max(float(high - low), 1e-6)
+        g *= 2 * s
+        g += 1 - s
+        return _gain(img, g.astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -186,11 +216,15 @@ class Shadow:
         if not _fires(rng, self.p):
             return img
         h, w = img.shape[:2]
-        xx, yy = _grid(h, w)
+        x, y = _axes(h, w)
         t, s, soft = 2 * np.pi * rng.random(), _uniform(rng, self.strength), _uniform(rng, self.softness)
         cx, cy = rng.random() * w / h, rng.random()
-        d = (np.cos(t) * (xx - cx) + np.sin(t) * (yy - cy)) / soft
-        return _gain(img, (1 - s * np.clip(d + 0.5, 0, 1)).astype(np.float32))
+        d = (np.cos(t) * (x - cx))[None, :] + (np.sin(t) * (y - cy))[:, None]  # float64 over the grid
+        d /= soft
+        d += 0.5
+        np.clip(d, 0, 1, out=d)
+        d *= s
+        return _gain(img, np.subtract(1, d, out=d).astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -206,14 +240,17 @@ class ColorJitter:
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if not _fires(rng, self.p):
             return img
-        u = rng.random(6)
+        u = rng.random(6).tolist()
         sat, con, bri = (r[0] + (r[1] - r[0]) * v for r, v in zip((self.saturation, self.contrast, self.brightness), u))
-        gain = self.cast[0] + (self.cast[1] - self.cast[0]) * u[3:]
-        # one affine colour map: grey + sat * (x - grey), then (x - mean) * con + mean + bri, then * gain
-        m = sat * np.eye(3) + (1 - sat) / 3
-        mean = float(np.mean(cv2.mean(img)[:3]))
-        affine = np.concatenate([con * m, np.full((3, 1), (1 - con) * mean + bri)], 1) * gain[:, None]
-        return cv2.transform(img, affine.astype(np.float32))
+        gains = [self.cast[0] + (self.cast[1] - self.cast[0]) * v for v in u[3:]]
+        # one affine colour map: grey + sat * (x - grey), then (x - mean) * con + mean + bri, then * gain; in
+        # Python floats, which round as numpy's float64 (the 3x4 matrix costs more in numpy calls than in maths)
+        c0, c1, c2, _ = cv2.mean(img)
+        mean = (c0 + c1 + c2) / 3  # np.mean's order (a 3-element sum is sequential)
+        own, other = sat * 1.0 + (1 - sat) / 3, sat * 0.0 + (1 - sat) / 3  # sat * eye(3) + (1 - sat) / 3
+        shift = (1 - con) * mean + bri
+        affine = [[con * (own if i == j else other) * g for j in range(3)] + [shift * g] for i, g in enumerate(gains)]
+        return cv2.transform(img, np.array(affine, np.float32))
 
 
 @dataclass(frozen=True)
@@ -286,7 +323,8 @@ class GaussianNoise:
             return img
         bank, n = _noise_bank(), img.size
         start = int(rng.integers(0, len(bank) - n))
-        return img + bank[start : start + n].reshape(img.shape) * np.float32(_uniform(rng, self.sigma))
+        noise = bank[start : start + n].reshape(img.shape) * np.float32(_uniform(rng, self.sigma))
+        return np.add(img, noise, out=noise) if img.dtype == noise.dtype else img + noise
 
 
 @dataclass(frozen=True)
@@ -348,25 +386,31 @@ class Degradations:
     ) -> np.ndarray:
         """3x3 matrix from plate pixels to output pixels: corners moved by the quad degradations, then the crop
         window (the moved plate's bounding box, jittered) stretched onto the output like a detector crop."""
-        corners = np.array([[0, 0], [plate_w, 0], [plate_w, plate_h], [0, plate_h]], np.float64)
+        corners = [[0.0, 0.0], [float(plate_w), 0.0], [float(plate_w), float(plate_h)], [0.0, float(plate_h)]]
         quad = corners
         for name in _QUAD_FIELDS:
             if (op := getattr(self, name)) is not None:
-                quad = op(quad, rng)
-        window = np.concatenate([quad.min(0), quad.max(0)])
+                quad = op._apply(quad, rng)
+        xs, ys = [q[0] for q in quad], [q[1] for q in quad]
+        window = [min(xs), min(ys), max(xs), max(ys)]
         for name in _WINDOW_FIELDS:
             if (op := getattr(self, name)) is not None:
-                window = op(window, rng)
-        scale = np.array([out_w, out_h]) / (window[2:] - window[:2])
-        dst = (quad - window[:2]) * scale
-        return cv2.getPerspectiveTransform(corners.astype(np.float32), dst.astype(np.float32))
+                window = op._apply(window, rng)
+        x0, y0, x1, y1 = window
+        sx, sy = out_w / (x1 - x0), out_h / (y1 - y0)
+        dst = [[(x - x0) * sx, (y - y0) * sy] for x, y in quad]
+        return cv2.getPerspectiveTransform(np.array(corners, np.float32), np.array(dst, np.float32))
+
+    @functools.cached_property
+    def _photometric_ops(self) -> tuple:
+        """The photometric degradations before JPEG, in field order (listed once: the instance is frozen)."""
+        skip = _QUAD_FIELDS + _WINDOW_FIELDS + ("jpeg",)
+        return tuple(op for f in fields(self) if f.name not in skip and (op := getattr(self, f.name)) is not None)
 
     def photometric(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Apply the photometric degradations to a float32 image; returns uint8 (JPEG last)."""
-        for f in fields(self):
-            op = getattr(self, f.name)
-            if op is not None and f.name not in _QUAD_FIELDS + _WINDOW_FIELDS + ("jpeg",):
-                img = op(img, rng)
+        for op in self._photometric_ops:
+            img = op(img, rng)
         out = np.clip(img, 0, 255).round().astype(np.uint8) if img.dtype != np.uint8 else img
         return self.jpeg(out, rng) if self.jpeg is not None else out
 

@@ -2,9 +2,9 @@
 fonts, colors and composition rules", then degraded).
 
 Per spec, the plate background (colour or gradient, frame line, rivets, separator dot) is drawn once, and each
-glyph is rasterised once per cell size into a blend patch (coverage and emboss shading); both are cached, so a
-plate costs seven small blends, one perspective warp to the output size and the photometric degradations. The
-internal resolution is ``oversample`` x the output height (2x by default), not millimetres.
+glyph is rasterised once per cell and blended (coverage and emboss shading) into that cell's background; both are
+cached, so a plate costs seven small copies, one perspective warp to the output size and the photometric
+degradations. The internal resolution is ``oversample`` x the output height (2x by default), not millimetres.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from lprzoo.render.specs import PlateSpec, get_spec
 log = logging.getLogger(__name__)
 
 _SUPERSAMPLE = 4  # the static background is drawn this much larger, then shrunk (anti-aliased edges)
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def resolve_degradations(degradations: Degradations | str | None) -> Degradations:
@@ -88,7 +92,12 @@ class PlateRenderer:
         self._cells = [self._px_box(c) for c in self.spec.cells()]
         self._colors = [dict(self.spec.char_colors).get(i, self.spec.text_color) for i in range(len(self._cells))]
         self._base = self._draw_base()
-        self._patches: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        # Disjoint cells blend independently, so each drawn cell (its background region with a glyph blended in)
+        # is cached whole; cells over identical background pixels share entries.
+        self._disjoint = not any(_overlap(a, b) for k, a in enumerate(self._cells) for b in self._cells[k + 1 :])
+        regions = [self._base[y0:y1, x0:x1] for x0, y0, x1, y1 in self._cells]
+        self._region_ids = [next(j for j, r in enumerate(regions) if np.array_equal(r, region)) for region in regions]
+        self._cells_drawn: dict[tuple, np.ndarray] = {}
 
     def _px_box(self, cell: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
         x, y, w, h = (v * self.px_per_mm for v in cell)
@@ -126,19 +135,33 @@ class PlateRenderer:
         img = img.resize((self.plate_w, self.plate_h), Image.Resampling.BOX)
         return np.asarray(img, dtype=np.float32)
 
-    def _patch(self, pos: int, char: str, font: int) -> tuple[np.ndarray, np.ndarray]:
+    def _glyph_patch(self, pos: int, char: str, font: int) -> tuple[np.ndarray, np.ndarray]:
         """Blend patch of ``char`` in cell ``pos``: ``out = region * mult + add`` (coverage plus emboss shade)."""
         x0, y0, x1, y1 = self._cells[pos]
-        key = (char, font if char.isascii() else -1, x1 - x0, y1 - y0, self._colors[pos])
-        if key not in self._patches:
-            a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
-            shade = np.zeros_like(a)
-            shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
-            shade = self.spec.emboss * np.clip(shade - a, 0, 1)
-            mult = np.repeat(((1 - a) * (1 - shade))[..., None], 3, axis=2)
-            add = a[..., None] * np.array(self._colors[pos], np.float32)
-            self._patches[key] = np.ascontiguousarray(mult, np.float32), np.ascontiguousarray(add, np.float32)
-        return self._patches[key]
+        a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
+        shade = np.zeros_like(a)
+        shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
+        shade = self.spec.emboss * np.clip(shade - a, 0, 1)
+        mult = np.repeat(((1 - a) * (1 - shade))[..., None], 3, axis=2)
+        add = a[..., None] * np.array(self._colors[pos], np.float32)
+        return np.ascontiguousarray(mult, np.float32), np.ascontiguousarray(add, np.float32)
+
+    @staticmethod
+    def _blend(region: np.ndarray, patch: tuple[np.ndarray, np.ndarray]) -> None:
+        """``region = region * mult + add``, in place (numpy's 3-channel broadcast is 4x slower than cv2's)."""
+        mult, add = patch
+        cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
+
+    def _cell(self, pos: int, char: str, font: int) -> np.ndarray:
+        """Cell ``pos`` of the background with ``char`` blended in: computed once, then cached."""
+        key = (char, font if char.isascii() else -1, self._region_ids[pos], self._colors[pos])
+        cell = self._cells_drawn.get(key)
+        if cell is None:
+            x0, y0, x1, y1 = self._cells[pos]
+            cell = self._base[y0:y1, x0:x1].copy()
+            self._blend(cell, self._glyph_patch(pos, char, font))
+            self._cells_drawn[key] = cell
+        return cell
 
     def compose(self, text: str, font: int = 0) -> np.ndarray:
         """The clean plate for ``text`` in latin font number ``font``: float32 (plate_h, plate_w, 3) in [0, 255]."""
@@ -147,9 +170,10 @@ class PlateRenderer:
         img = self._base.copy()
         for pos, char in enumerate(text):
             x0, y0, x1, y1 = self._cells[pos]
-            mult, add = self._patch(pos, char, font)
-            region = img[y0:y1, x0:x1]  # a view: cv2 writes into it in place (numpy's 3-channel broadcast is 4x slower)
-            cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
+            if self._disjoint:
+                img[y0:y1, x0:x1] = self._cell(pos, char, font)
+            else:  # overlapping cells: each blends over what the previous ones drew
+                self._blend(img[y0:y1, x0:x1], self._glyph_patch(pos, char, font))
         return img
 
     def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
