@@ -84,6 +84,30 @@ def test_every_recognizer_recipe_survives_epoch_and_batch_overrides(recipe, tmp_
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
 
 
+@pytest.mark.parametrize(
+    ("recipe", "key", "extra"),
+    [("moving_lpr.yaml", "init_from", ["--data.batch_size", "8"]),
+     ("cyclewgan.yaml", "label_keeper", ["--data.init_args.train_size", "8", "--trainer.max_epochs", "1"])],
+)  # fmt: skip
+def test_the_named_recipes_train_on_a_fresh_clone_from_zoo_entries(recipe, key, extra, tmp_path):
+    """`lprzoo fit --config recipes/moving_lpr.yaml` and cyclewgan.yaml start from zoo entries: no earlier stage."""
+    import yaml
+
+    from lprzoo.hub import zoo_records
+
+    if not (Path("..") / "shared" / "data" / "real").is_dir():
+        pytest.skip("../shared/data is absent")
+    path = Path(__file__).resolve().parents[1] / "recipes" / recipe
+    name = yaml.safe_load(path.read_text(encoding="utf-8"))["model"]["init_args"][key]
+    assert name in zoo_records(), f"{recipe}'s {key} {name!r} is not a zoo entry"
+    args = ["fit", "--config", str(path), "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+            "--trainer.max_epochs", "1", "--trainer.check_val_every_n_epoch", "1", "--data.init_args.num_workers", "0",
+            "--trainer.default_root_dir", str(tmp_path / "run"), "--trainer.logger", "false",
+            "--trainer.enable_progress_bar", "false", "--trainer.max_time", "null", *extra]  # fmt: skip
+    assert main(args) == 0
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
 def test_print_config_and_overrides(capsys):
     with pytest.raises(SystemExit) as e:
         run_cli(["fit", "--config", "recipes/real_baseline.yaml", "--trainer.max_epochs", "3", "--print_config"])
