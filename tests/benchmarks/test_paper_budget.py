@@ -21,7 +21,8 @@ def test_dry_run_chain_writes_small_files(tmp_path):
     )  # fmt: skip
     summary = json.loads((out / "summary.json").read_text())
     assert proc.returncode == 0, json.dumps(summary["stages"][-1], indent=1)[-3000:]
-    assert [s["stage"] for s in summary["stages"]] == ["gan", "translate", "pretrain", "finetune"]
+    stages = ["gan", "translate", "pretrain", "finetune", "real-lightcrnn-1.0", "real-crnn-resnet18"]
+    assert [s["stage"] for s in summary["stages"]] == stages
     files = [out / name for name in summary["files"]]
     assert len(files) <= 8 and all(f.stat().st_size <= 16 * 2**20 for f in files)
     import lprzoo
@@ -29,3 +30,4 @@ def test_dry_run_chain_writes_small_files(tmp_path):
 
     load_generator(out / "cyclewgan-target.safetensors")
     assert lprzoo.load(str(out / "lightcrnn-1.2-gpu.safetensors")).record.arch == "test-lightcrnn-tiny"
+    assert lprzoo.load(str(out / "crnn-resnet18-real.safetensors")).charset is not None  # the zoo's real-only entries
