@@ -239,7 +239,7 @@ def publish_generator(
         "git_commit": git_commit or _git_commit(),
         "command": command,
         "train_time": train_time,
-        "data": {"summary": f"renders -> {'/'.join(Path(real).parts[-2:])} (unlabelled)",
+        "data": {"summary": f"renders -> {'/'.join(Path(real).parts[-2:])} crops",
                  "sources": {"real": describe_pool(real)}, "notes": f"S: rendered plates {specs}"},
         "metrics": {"translation": quality, "measured": f"{n} renders {specs} at the validation epoch, seed 12345; "
                     f"reader {reader} (greedy RA / CRA-C / CRA-NC against the render's label); FD in its CNN's "
