@@ -113,17 +113,12 @@ def stages(data: Path, work: Path, dry: bool, accelerator: str) -> list[tuple[st
 def export(work: Path, out: Path) -> list[Path]:
     """fp16 safetensors of the generator (last epoch) and both recognizers, each under 16 MiB."""
     import torch
-    from safetensors.torch import save_file
 
-    from lprzoo.weights import METADATA_KEY, load_recognizer, read_weights, save_recognizer
+    from lprzoo.refine.translate import save_generator
+    from lprzoo.weights import load_recognizer, save_recognizer
 
-    written = []
-    gan = read_weights(work / "gan/checkpoints/last.ckpt")
-    g_state = {k[2:]: v.half().contiguous() for k, v in gan.state_dict.items() if k.startswith("G.")}
-    meta = {"kind": "generator", "ngf": gan.hparams.get("ngf", 64), "n_blocks": gan.hparams.get("n_blocks", 6),
-            "size": list(gan.hparams["_datamodule"].get("size") or (48, 160))}  # fmt: skip
-    save_file(g_state, out / "cyclewgan-target.safetensors", metadata={METADATA_KEY: json.dumps(meta)})
-    written.append(out / "cyclewgan-target.safetensors")
+    written = [out / "cyclewgan-target.safetensors"]
+    save_generator(work / "gan/checkpoints/last.ckpt", written[0])
     for stage, name in (("pretrain", "lightcrnn-1.2-cyclewgan-target-pretrain"), ("finetune", "lightcrnn-1.2-gpu")):
         net, record = load_recognizer(work / stage / "checkpoints/last.ckpt")
         written.append(save_recognizer(out / f"{name}.safetensors", net, record, dtype=torch.float16))

@@ -30,6 +30,25 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _require(verb: str, **values: str) -> None:
+    """One line naming every required option left empty."""
+    missing = [k for k, v in values.items() if not v]
+    if missing:
+        raise LprzooError(f"{verb}: give {', '.join('--' + k for k in missing)}")
+
+
+def _write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
+    """Write ``<folder>/<name>.yaml`` beside its weights file."""
+    import yaml
+
+    if not weights.is_file():
+        raise LprzooError(f"{weights} was not written")
+    path = folder / f"{entry['name']}.yaml"
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
+    return path
+
+
 def describe_data(sources: dict[str, str]) -> dict[str, Any]:
     """Labelled sources -> ``{name: {path, count, labels_sha256}}``; the hash is of the sorted label list."""
     from lprzoo.charset import Charset
@@ -90,13 +109,7 @@ def publish(
         notes: anything a user should know (budget, known weaknesses).
         git_commit: the commit it was trained at; default the current one.
     """
-    import yaml
-
-    missing = [
-        k for k, v in {"ckpt_path": ckpt_path, "name": name, "recipe": recipe, "command": command}.items() if not v
-    ]
-    if missing:
-        raise LprzooError(f"publish: give {', '.join('--' + k for k in missing)}")
+    _require("publish", ckpt_path=ckpt_path, name=name, recipe=recipe, command=command)
     from lprzoo.evaluate import evaluate, load_named
     from lprzoo.reader import PlateReader
     from lprzoo.weights import load_recognizer, save_recognizer
@@ -153,12 +166,7 @@ def publish(
         "license": license,
         "notes": notes,
     }  # fmt: skip
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
-    log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
-    if not weights.is_file():
-        raise LprzooError(f"{weights} was not written")
-    return path
+    return _write_entry(folder, entry, weights)
 
 
 def describe_pool(folder: str) -> dict[str, Any]:
@@ -201,34 +209,19 @@ def publish_generator(
         reader: the frozen recognizer that measures label retention and gives the FD features.
         n: renders measured.
     """
-    import json
-
-    import yaml
-    from safetensors.torch import save_file
-
     from lprzoo.hub import sha256_file
     from lprzoo.reader import load
-    from lprzoo.refine.translate import load_generator
+    from lprzoo.refine.translate import load_generator, save_generator
     from lprzoo.translation_quality import generator_quality, real_crops
-    from lprzoo.weights import METADATA_KEY, read_weights
 
-    missing = [k for k, v in {"ckpt_path": ckpt_path, "name": name, "recipe": recipe, "command": command,
-                              "real": real}.items() if not v]  # fmt: skip
-    if missing:
-        raise LprzooError(f"publish_generator: give {', '.join('--' + k for k in missing)}")
-    loaded = read_weights(ckpt_path)
-    size = list(loaded.hparams.get("_datamodule", {}).get("size") or (48, 160))
-    meta = {"kind": "generator", "ngf": int(loaded.hparams.get("ngf", 64)),
-            "n_blocks": int(loaded.hparams.get("n_blocks", 6)), "size": size}  # fmt: skip
-    G = load_generator(ckpt_path)
+    _require("publish-generator", ckpt_path=ckpt_path, name=name, recipe=recipe, command=command, real=real)
     folder = Path(zoo)
     weights = folder / f"{name}.safetensors"
-    inner = G.generator if hasattr(G, "generator") else G
-    save_file({k: v.half().contiguous() for k, v in inner.state_dict().items()}, str(weights),
-              metadata={METADATA_KEY: json.dumps(meta)})  # fmt: skip
+    meta = save_generator(ckpt_path, weights)
+    G = load_generator(weights)  # measured as it ships: fp16 storage
     specs = dict(specs or {"blue": 1.0})
     pool = real_crops(real)
-    quality = generator_quality(load_generator(weights), load(reader), pool, n=n, specs=specs)
+    quality = generator_quality(G, load(reader), pool, n=n, specs=specs)
     log.info("%s: %s", name, quality)
     entry = {
         "name": name,
@@ -244,13 +237,10 @@ def publish_generator(
         "metrics": {"translation": quality, "measured": f"{n} renders {specs} at the validation epoch, seed 12345; "
                     f"reader {reader} (greedy RA / CRA-C / CRA-NC against the render's label); FD in its CNN's "
                     f"features to the {len(pool)} crops of {real}"},
-        "num_params": sum(p.numel() for p in inner.parameters()),
+        "num_params": sum(p.numel() for p in G.parameters()),
         "file_size": weights.stat().st_size,
         "speed": {"cpu": cpu_summary()},
         "license": license,
         "notes": notes,
     }  # fmt: skip
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
-    log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
-    return path
+    return _write_entry(folder, entry, weights)

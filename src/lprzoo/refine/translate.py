@@ -145,6 +145,33 @@ def load_generator(source: str | Path) -> nn.Module:
     the plate's 48×160 (the data module's ``size``) comes wrapped in :class:`ResizedGenerator`, so it sees plates
     as it saw them in training.
     """
+    path, state, meta = _generator_weights(source)
+    G = ResnetGenerator(3, 3, meta["ngf"], meta["n_blocks"])
+    try:
+        G.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as e:
+        raise CheckpointError(path, f"generator weights do not fit: {str(e).splitlines()[0]}") from None
+    size = tuple(meta["size"])
+    G = G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(G, size)
+    return G.eval()
+
+
+def save_generator(source: str | Path, out: str | Path) -> dict[str, Any]:
+    """Write ``G: S -> R`` of a ``CycleGANModule`` checkpoint (or a zoo generator) as the zoo's generator file:
+    fp16 safetensors whose metadata ``lprzoo`` holds its shape, which :func:`load_generator` reads back.
+
+    Returns:
+        The shape written: ``{"kind": "generator", "ngf": .., "n_blocks": .., "size": [H, W]}``.
+    """
+    from safetensors.torch import save_file
+
+    _, state, meta = _generator_weights(source)
+    save_file({k: v.half().contiguous() for k, v in state.items()}, str(out), metadata={METADATA_KEY: json.dumps(meta)})
+    return meta
+
+
+def _generator_weights(source: str | Path) -> tuple[Path, dict[str, Tensor], dict[str, Any]]:
+    """``(path, G's state, its shape)`` from a ``CycleGANModule`` checkpoint or a zoo generator's safetensors."""
     try:
         loaded = read_weights(source)
     except FileNotFoundError:
@@ -157,14 +184,9 @@ def load_generator(source: str | Path) -> nn.Module:
         state = {k[2:]: v for k, v in loaded.state_dict.items() if k.startswith("G.")}
     if not state:
         raise CheckpointError(loaded.path, "not a CycleGANModule checkpoint (no generator weights inside)")
-    G = ResnetGenerator(3, 3, int(meta.get("ngf", 64)), int(meta.get("n_blocks", 6)))
-    try:
-        G.load_state_dict({k: v.float() for k, v in state.items()})
-    except RuntimeError as e:
-        raise CheckpointError(loaded.path, f"generator weights do not fit: {str(e).splitlines()[0]}") from None
-    size = tuple(meta.get("size") or (IMAGE_HEIGHT, IMAGE_WIDTH))
-    G = G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(G, size)
-    return G.eval()
+    shape = {"kind": "generator", "ngf": int(meta.get("ngf", 64)), "n_blocks": int(meta.get("n_blocks", 6)),
+             "size": list(meta.get("size") or (IMAGE_HEIGHT, IMAGE_WIDTH))}  # fmt: skip
+    return loaded.path, state, shape
 
 
 # ---- the predict loop ---------------------------------------------------------------------------------------
