@@ -43,13 +43,21 @@ def plate_colour(image: Tensor) -> str:
     return name if share > 0.5 else "other"
 
 
-def render31() -> tuple[Tensor, list[str]]:
-    """The fixed all-province rendered set: ``uint8 (1000, 3, 48, 160)`` and its labels."""
+def rendered(n: int, specs: dict[str, float], seed: int) -> tuple[Tensor, list[str], list[str]]:
+    """``n`` renders drawn at the validation epoch, which no training epoch reaches: ``uint8 (n, 3, 48, 160)``, their
+    labels and the spec each was drawn from."""
     from lprzoo.render.plates import VAL_EPOCH, ScriptPlates
 
-    plates = ScriptPlates(RENDER31["n"], RENDER31["specs"], seed=RENDER31["seed"])
+    plates = ScriptPlates(n, dict(specs), seed=seed)
     items = [plates[VAL_EPOCH * plates.length + i] for i in range(plates.length)]
-    return torch.stack([image for image, _, _ in items]), [text for _, text, _ in items]
+    drawn = [origin.split(":")[1] for _, _, origin in items]  # an item's origin is "render:<spec>:<epoch>:<i>"
+    return torch.stack([image for image, _, _ in items]), [text for _, text, _ in items], drawn
+
+
+def render31() -> tuple[Tensor, list[str]]:
+    """The fixed all-province rendered set: ``uint8 (1000, 3, 48, 160)`` and its labels."""
+    images, labels, _ = rendered(**RENDER31)
+    return images, labels
 
 
 def labelled_images(source: str | Path, charset) -> tuple[Tensor, list[str]]:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lprzoo.evaluate import evaluate, plate_colour
+from lprzoo.evaluate import evaluate, plate_colour, rendered
 
 
 class PooledBackbone(nn.Module):
@@ -58,16 +58,6 @@ def refine(generator: nn.Module, renders: Tensor, batch: int = 64) -> Tensor:
     return to_uint8(torch.cat(fakes))  # (N, 3, 48, 160)
 
 
-def rendered(n: int, specs: Mapping[str, float], seed: int = 12345) -> tuple[Tensor, list[str], list[str]]:
-    """``n`` renders (validation epoch, away from training seeds): ``uint8 (n, 3, 48, 160)``, labels, specs."""
-    from lprzoo.render.plates import VAL_EPOCH, ScriptPlates
-
-    plates = ScriptPlates(n, dict(specs), seed=seed)
-    items = [plates[VAL_EPOCH * plates.length + i] for i in range(plates.length)]
-    specs_drawn = [it[2].split(":")[1] for it in items]  # the item's origin is "render:<spec>:<epoch>:<i>"
-    return torch.stack([it[0] for it in items]), [it[1] for it in items], specs_drawn
-
-
 def real_crops(folder: str | Path) -> Tensor:
     """Every crop of a folder (labels not needed): ``uint8 (M, 3, 48, 160)``."""
     from lprzoo.charset import Charset
@@ -88,7 +78,7 @@ def generator_quality(
         real: ``uint8 (M, 3, 48, 160)`` crops of the domain G was trained towards.
         n, specs: how many renders of which specs (default blue only).
     """
-    renders, labels, spec_names = rendered(n, specs or {"blue": 1.0})
+    renders, labels, spec_names = rendered(n, specs or {"blue": 1.0}, seed=12345)  # away from training seeds
     features = PooledBackbone(reader.net).eval()
     out: dict[str, Any] = {}
     for row, images in (("renders", renders), ("translated", refine(generator, renders))):
