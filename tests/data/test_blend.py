@@ -56,3 +56,19 @@ def test_a_missing_pseudo_folder_names_the_command(tmp_path):
                            num_workers=0)  # fmt: skip
     with pytest.raises(MissingInputError, match="lprzoo pseudo-label"):
         dm.setup("fit")
+
+
+def test_the_renders_of_a_blend_take_the_recipes_font_mixes(tmp_path):
+    """``cjk_fonts`` / ``latin_fonts`` given to the data module reach the renderer that draws the rehearsal plates."""
+    from lprzoo.render.fonts import CJK_WEIGHT_MIX
+
+    write_plates(tmp_path / "real", 8)
+    dm = BlendedDataModule(
+        train=str(tmp_path / "real"), cjk_fonts=list(CJK_WEIGHT_MIX), latin_fonts=["oswald"], batch_size=4,
+        num_workers=0,
+    )  # fmt: skip
+    dm.setup("fit")
+    renders = next(p for p in dm.train_set.parts if isinstance(p, ScriptPlates))
+    renderer = renders.renderer("blue")
+    assert [f.name for f in renderer.cjk_fonts] == list(CJK_WEIGHT_MIX)
+    assert [f.name for f in renderer.latin_fonts] == ["oswald"]

@@ -7,7 +7,7 @@ import pytest
 
 from lprzoo.charset import PROVINCES
 from lprzoo.render import SPECS, Degradations, FontNotFoundError, FontSource, PlateRenderer, glyph_mask
-from lprzoo.render.fonts import DEFAULT_LATIN_FONT, cjk_font_path, get_font, raw_glyph
+from lprzoo.render.fonts import CJK_WEIGHT_MIX, DEFAULT_CJK_FONT, DEFAULT_LATIN_FONT, cjk_font_path, get_font, raw_glyph
 from lprzoo.render.rules import is_valid_plate
 
 
@@ -111,3 +111,42 @@ def test_plates_are_drawn_in_a_mix_of_latin_fonts() -> None:
     assert len({single.render("皖A12345", rng).tobytes() for _ in range(5)}) == 1
     with pytest.raises(ValueError, match="at least one"):
         PlateRenderer("blue", latin_fonts=[])
+
+
+def test_the_province_glyph_can_be_drawn_in_a_mix_of_cjk_weights() -> None:
+    """``cjk_fonts`` varies the province glyph per plate and leaves the letters and digits alone; one CJK font (the
+    default) draws nothing from the random stream, so default renders are unchanged."""
+    mixed = PlateRenderer("blue", degradations="none", latin_fonts=DEFAULT_LATIN_FONT, cjk_fonts=CJK_WEIGHT_MIX)
+    assert [f.name for f in mixed.cjk_fonts] == list(CJK_WEIGHT_MIX)
+    clean = [mixed.compose("苏A12345", cjk_font=i) for i in range(len(CJK_WEIGHT_MIX))]
+    assert len({c.tobytes() for c in clean}) == len(CJK_WEIGHT_MIX)
+    province_end = mixed._cells[0][2]  # the letters and digits are drawn identically in every weight
+    assert all(np.array_equal(c[:, province_end + 1 :], clean[0][:, province_end + 1 :]) for c in clean)
+    ink = [float((c[:, :province_end].mean(axis=2) > 128).mean()) for c in clean]  # white glyph on blue
+    assert ink == sorted(ink)  # Regular < Medium < Bold < Black
+    rng = np.random.default_rng(0)
+    assert len({mixed.render("苏A12345", rng).tobytes() for _ in range(40)}) == len(CJK_WEIGHT_MIX)
+    default, single = PlateRenderer("blue"), PlateRenderer("blue", cjk_fonts=DEFAULT_CJK_FONT)
+    a, b = default.render("苏A12345", np.random.default_rng(3)), single.render("苏A12345", np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="cjk_fonts: give at least one"):
+        PlateRenderer("blue", cjk_fonts=[])
+
+
+@pytest.mark.parametrize("font", CJK_WEIGHT_MIX)
+def test_every_cjk_weight_draws_the_simplified_province_forms(font: str) -> None:
+    """The Medium and Black files are traditional-Chinese OTFs: the ``zh-Hans`` language tag must select the
+    simplified forms, as in the default Bold file (the grass radical of 苏, for one, is drawn differently by region)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    path, index = get_font(font).locate()
+    pil = ImageFont.truetype(str(path), 64, index=index)
+
+    def draw(char: str, language: str) -> np.ndarray:
+        canvas = Image.new("L", (80, 80))
+        ImageDraw.Draw(canvas).text((4, 4), char, font=pil, fill=255, language=language)
+        return np.asarray(canvas)
+
+    differs = [c for c in "冀苏豫渝青新" if not np.array_equal(draw(c, "zh-Hans"), draw(c, "zh-Hant"))]
+    assert differs == list("冀苏豫渝青新")
+    assert get_font(font).language == "zh-Hans"

@@ -88,7 +88,7 @@ class BlendedDataModule(RealPlatesDataModule):
         translated: a ``lprzoo translate`` output folder.
         pseudo: a ``lprzoo pseudo-label`` output folder (or any labelled source).
         train_size: items per epoch; default ``len(train) / real share`` (every real crop about once per epoch).
-        specs, degradations, province_weights, latin_fonts: the renders (see
+        specs, degradations, province_weights, latin_fonts, cjk_fonts: the renders (see
             :class:`~lprzoo.data.script.ScriptDataModule`); provinces uniform by default.
         seed: seed of the blend and the renders.
         val_fraction, split_seed, format, augment, cache, skip_invalid, check_plates, extra_chars, batch_size,
@@ -114,6 +114,7 @@ class BlendedDataModule(RealPlatesDataModule):
         degradations: DegradationsChoice = "default",
         province_weights: dict[str, float] | str | None = None,
         latin_fonts: list[str] | None = None,
+        cjk_fonts: list[str] | None = None,
         seed: int = 0,
         val_fraction: float = 0.0,
         split_seed: int = 0,
@@ -160,9 +161,10 @@ class BlendedDataModule(RealPlatesDataModule):
             provinces = hp.province_weights
             if isinstance(provinces, str):
                 provinces = estimate_province_weights(provinces)
-            parts.append(
-                ScriptPlates(max(len(real), 1024), self.specs, hp.degradations, provinces, hp.seed, hp.latin_fonts)
+            renders = ScriptPlates(
+                max(len(real), 1024), self.specs, hp.degradations, provinces, hp.seed, hp.latin_fonts, hp.cjk_fonts
             )
+            parts.append(renders)
             weights.append(hp.render_weight)
             transforms.append(None)
         if hp.translated and hp.translated_weight > 0:

@@ -32,6 +32,8 @@ class ScriptDataModule(PlateDataModule):
         seed: base seed of every rendered plate.
         latin_fonts: registered fonts for letters and digits, one per plate (``lprzoo.render.FONTS.list()``);
             unset: the renderer's default mix of six narrow faces.
+        cjk_fonts: registered fonts for the province glyph, one per plate (e.g. ``lprzoo.render.fonts.CJK_WEIGHT_MIX``:
+            ``[noto-sans-cjk-regular, noto-sans-cjk-medium, noto-sans-cjk-bold, noto-sans-cjk-black]``); unset: Bold.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class ScriptDataModule(PlateDataModule):
         test: Sources = None,
         seed: int = 0,
         latin_fonts: list[str] | None = None,
+        cjk_fonts: list[str] | None = None,
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
@@ -54,7 +57,7 @@ class ScriptDataModule(PlateDataModule):
         weights = province_weights
         if isinstance(weights, str):
             weights = estimate_province_weights(weights)
-        self.train_set = ScriptPlates(train_size, self.specs, degradations, weights, seed, latin_fonts)
+        self.train_set = ScriptPlates(train_size, self.specs, degradations, weights, seed, latin_fonts, cjk_fonts)
         self.val_set: PlateImages | None = None
         self.test_set: PlateImages | None = None
 

@@ -86,6 +86,25 @@ register_font(
         language="zh-Hans",
     )
 )
+# More weights of the same face, for the province-glyph mix (CJK_WEIGHT_MIX): Regular from the same PyPI family,
+# Medium and Black from the cvttf packages (traditional-Chinese OTFs holding every region's glyphs; zh-Hans selects
+# the simplified forms, checked in tests/render/test_renderer.py).
+for _weight, _package, _file in (
+    ("regular", "noto_cjk_sans_jp_regular", "NotoSansCJKjp-Regular.otf"),
+    ("medium", "cvttf_NotoSansCJK_Medium", "NotoSansCJKtc-Medium.otf"),
+    ("black", "cvttf_NotoSansCJK_Black", "NotoSansCJKtc-Black.otf"),
+):
+    _pip = _package.replace("_", "-")
+    register_font(
+        FontSource(
+            f"noto-sans-cjk-{_weight}",
+            _package,
+            _file,
+            system_paths=((f"/usr/share/fonts/opentype/noto/NotoSansCJK-{_weight.title()}.ttc", 2),),
+            install=f"pip install {_pip}   (or: apt-get install fonts-noto-cjk fonts-noto-cjk-extra)",
+            language="zh-Hans",
+        )
+    )
 for _weight in ("Medium", "SemiBold", "Bold"):
     register_font(
         FontSource(
@@ -138,6 +157,9 @@ register_font(
 )
 
 DEFAULT_CJK_FONT = "noto-sans-cjk-bold"
+# The province glyph in four weights of one face, one per plate: the target camera's errors are mostly the province
+# (docs/adaptation.md), and GA 36's glyph is drawn in a weight between Medium and Black once blurred.
+CJK_WEIGHT_MIX = ("noto-sans-cjk-regular", "noto-sans-cjk-medium", DEFAULT_CJK_FONT, "noto-sans-cjk-black")
 DEFAULT_LATIN_FONT = "barlow-condensed-semibold"
 # The renderer's default: one of these per plate, uniformly (the first is the closest single font, see the docs).
 DEFAULT_LATIN_FONTS = (

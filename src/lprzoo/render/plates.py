@@ -32,6 +32,7 @@ class ScriptPlates(Dataset):
         province_weights: province -> weight; uniform when ``None`` (paper §IV-C, against real data's skew).
         seed: base seed.
         latin_fonts: fonts for letters and digits, one per plate; ``None``: the renderer's default mix.
+        cjk_fonts: fonts for the province glyph, one per plate; ``None``: the renderer's default (one font).
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class ScriptPlates(Dataset):
         province_weights: Mapping[str, float] | None = None,
         seed: int = 0,
         latin_fonts: Sequence[str] | None = None,
+        cjk_fonts: Sequence[str] | None = None,
     ) -> None:
         self.length = length
         self.names = list(specs)
@@ -50,6 +52,8 @@ class ScriptPlates(Dataset):
         self.kwargs = {"degradations": degradations, "province_weights": province_weights}
         if latin_fonts is not None:
             self.kwargs["latin_fonts"] = list(latin_fonts)
+        if cjk_fonts is not None:
+            self.kwargs["cjk_fonts"] = list(cjk_fonts)
         self.seed = seed
         self._renderers: dict[str, PlateRenderer] = {}
 

@@ -41,6 +41,18 @@ def resolve_degradations(degradations: Degradations | str | None) -> Degradation
     return presets[key]()
 
 
+def _font_list(fonts: str | FontSource | Sequence[str | FontSource], name: str) -> list[FontSource]:
+    """One font or several as located :class:`FontSource` s: a missing font fails here, naming its install command,
+    not later in a loader worker."""
+    fonts = [fonts] if isinstance(fonts, str | FontSource) else list(fonts)
+    if not fonts:
+        raise ValueError(f"{name}: give at least one font")
+    sources = [get_font(f) for f in fonts]
+    for font in sources:
+        font.locate()
+    return sources
+
+
 class PlateRenderer:
     """Draws labelled plates of one spec at ``height`` x ``width`` pixels (paper §IV-C).
 
@@ -53,7 +65,9 @@ class PlateRenderer:
         width: output width (pixels).
         province_weights: relative province frequencies for :meth:`sample` (``None``: uniform).
         oversample: internal plate height / output height.
-        cjk_font: font name for Chinese characters (see :mod:`lprzoo.render.fonts`).
+        cjk_fonts: font name(s) for Chinese characters (see :mod:`lprzoo.render.fonts`); with several, each plate
+            draws its province glyph in one of them, chosen uniformly (e.g.
+            :data:`~lprzoo.render.fonts.CJK_WEIGHT_MIX`, Noto Sans CJK from Regular to Black).
         latin_fonts: font name(s) for letters and digits; with several, each plate is drawn in one of them, chosen
             uniformly (the default mixes six narrow faces, see :data:`~lprzoo.render.fonts.DEFAULT_LATIN_FONTS`).
 
@@ -70,7 +84,7 @@ class PlateRenderer:
         width: int = 160,
         province_weights: Mapping[str, float] | None = None,
         oversample: float = 2.0,
-        cjk_font: str | FontSource = DEFAULT_CJK_FONT,
+        cjk_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_CJK_FONT,
         latin_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_LATIN_FONTS,
     ) -> None:
         self.spec = get_spec(spec)
@@ -79,13 +93,8 @@ class PlateRenderer:
         self.grammar = grammar(self.spec)
         p = province_probabilities(province_weights)
         self._province_cdf = None if p is None else np.cumsum(p).tolist()
-        self.cjk_font = get_font(cjk_font)
-        fonts = [latin_fonts] if isinstance(latin_fonts, str | FontSource) else list(latin_fonts)
-        if not fonts:
-            raise ValueError("latin_fonts: give at least one font")
-        self.latin_fonts = [get_font(f) for f in fonts]
-        for font in self.latin_fonts:
-            font.locate()  # a missing font fails here, naming its install command, not in a loader worker
+        self.latin_fonts = _font_list(latin_fonts, "latin_fonts")
+        self.cjk_fonts = _font_list(cjk_fonts, "cjk_fonts")
         self.px_per_mm = oversample * height / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
@@ -135,10 +144,10 @@ class PlateRenderer:
         img = img.resize((self.plate_w, self.plate_h), Image.Resampling.BOX)
         return np.asarray(img, dtype=np.float32)
 
-    def _glyph_patch(self, pos: int, char: str, font: int) -> tuple[np.ndarray, np.ndarray]:
+    def _glyph_patch(self, pos: int, char: str, font: int, cjk_font: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Blend patch of ``char`` in cell ``pos``: ``out = region * mult + add`` (coverage plus emboss shade)."""
         x0, y0, x1, y1 = self._cells[pos]
-        a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_font, x1 - x0, y1 - y0)
+        a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_fonts[cjk_font], x1 - x0, y1 - y0)
         shade = np.zeros_like(a)
         shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
         shade = self.spec.emboss * np.clip(shade - a, 0, 1)
@@ -152,28 +161,29 @@ class PlateRenderer:
         mult, add = patch
         cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
 
-    def _cell(self, pos: int, char: str, font: int) -> np.ndarray:
+    def _cell(self, pos: int, char: str, font: int, cjk_font: int) -> np.ndarray:
         """Cell ``pos`` of the background with ``char`` blended in: computed once, then cached."""
-        key = (char, font if char.isascii() else -1, self._region_ids[pos], self._colors[pos])
+        key = (char, font if char.isascii() else -1 - cjk_font, self._region_ids[pos], self._colors[pos])
         cell = self._cells_drawn.get(key)
         if cell is None:
             x0, y0, x1, y1 = self._cells[pos]
             cell = self._base[y0:y1, x0:x1].copy()
-            self._blend(cell, self._glyph_patch(pos, char, font))
+            self._blend(cell, self._glyph_patch(pos, char, font, cjk_font))
             self._cells_drawn[key] = cell
         return cell
 
-    def compose(self, text: str, font: int = 0) -> np.ndarray:
-        """The clean plate for ``text`` in latin font number ``font``: float32 (plate_h, plate_w, 3) in [0, 255]."""
+    def compose(self, text: str, font: int = 0, cjk_font: int = 0) -> np.ndarray:
+        """The clean plate for ``text`` in latin font ``font`` and CJK font ``cjk_font`` (numbers in the renderer's
+        lists): float32 (plate_h, plate_w, 3) in [0, 255]."""
         if len(text) != len(self._cells):
             raise ValueError(f"spec {self.spec.name!r} draws {len(self._cells)} characters, got {text!r}")
         img = self._base.copy()
         for pos, char in enumerate(text):
             x0, y0, x1, y1 = self._cells[pos]
             if self._disjoint:
-                img[y0:y1, x0:x1] = self._cell(pos, char, font)
+                img[y0:y1, x0:x1] = self._cell(pos, char, font, cjk_font)
             else:  # overlapping cells: each blends over what the previous ones drew
-                self._blend(img[y0:y1, x0:x1], self._glyph_patch(pos, char, font))
+                self._blend(img[y0:y1, x0:x1], self._glyph_patch(pos, char, font, cjk_font))
         return img
 
     def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
@@ -184,8 +194,10 @@ class PlateRenderer:
                 real labels can be re-rendered).
             rng: random source for the degradations.
         """
+        # a single font draws nothing, so single-font renders stay those of earlier versions
         font = int(rng.integers(len(self.latin_fonts))) if len(self.latin_fonts) > 1 else 0
-        plate = self.compose(text, font)
+        cjk_font = int(rng.integers(len(self.cjk_fonts))) if len(self.cjk_fonts) > 1 else 0
+        plate = self.compose(text, font, cjk_font)
         m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
         u = rng.random(4)
         background = (10 + 180 * u[0] ** 1.5) * (0.85 + 0.3 * u[1:])  # the scene around a loose crop, mostly dark
