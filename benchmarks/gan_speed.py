@@ -1,13 +1,15 @@
-"""CycleGAN speed on the CPU, side by side: training batches/s per adversarial strategy and translation images/s.
+"""GAN speed on the CPU, side by side: training batches/s per translator and adversarial strategy (CycleGAN with
+LSGAN, WGAN, WGAN-GP; FastCUT with LSGAN), and translation images/s.
 
     python benchmarks/gan_speed.py                                   # markdown tables
     python benchmarks/gan_speed.py --threads 1 2 --ngf 32 64 --batches 30
+    python benchmarks/gan_speed.py --ngf 32 --sizes 48x160 --rows LSGAN WGAN FastCUT --no_translate
 
-Training: ``CycleGANModule.training_step`` through a real ``Trainer`` (manual optimisation, pools, clipping,
-logging) on random batches, so that the figure is what ``lprzoo fit --config recipes/cyclewgan.yaml`` runs at,
-without the data loader (rendering a plate costs ~0.5 ms, see render_throughput.py). With ``n_critic = 5`` four
-batches in five update only the critics, so WGAN's batches are cheaper than LSGAN's; the table also gives
-generator updates/s.
+Training: ``CycleGANModule.training_step`` (``CUTModule``'s for FastCUT) through a real ``Trainer`` (manual
+optimisation, pools, clipping, logging) on random batches, so that the figure is what
+``lprzoo fit --config recipes/cyclewgan.yaml`` runs at, without the data loader (rendering a plate costs ~0.5 ms,
+see render_throughput.py). With ``n_critic = 5`` four batches in five update only the critics, so WGAN's batches
+are cheaper than LSGAN's; the table also gives generator updates/s.
 
 Translation: the generator alone (``G(s)``, batch 64) and ``lprzoo translate`` end to end (render + G + PNG write).
 """
@@ -25,10 +27,16 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lprzoo.refine import LSGAN, WGAN, WGANGP, CycleGANModule
+from lprzoo.refine import LSGAN, WGAN, WGANGP, CUTModule, CycleGANModule
 from lprzoo.refine.translate import translate
 
-STRATEGIES = {"LSGAN": LSGAN, "WGAN": WGAN, "WGANGP": WGANGP}
+# row -> (translator, adversarial strategy); the first three are CycleGAN's
+ROWS = {
+    "LSGAN": (CycleGANModule, LSGAN),
+    "WGAN": (CycleGANModule, WGAN),
+    "WGANGP": (CycleGANModule, WGANGP),
+    "FastCUT": (CUTModule, LSGAN),
+}
 
 
 class RandomUnpaired(Dataset):
@@ -60,10 +68,11 @@ class BatchTimer(pl.Callback):
             self.elapsed = time.perf_counter() - self.start
 
 
-def training_rate(strategy: str, ngf: int, size: tuple[int, int], batch: int, batches: int, threads: int) -> float:
+def training_rate(row: str, ngf: int, size: tuple[int, int], batch: int, batches: int, threads: int) -> float:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = CycleGANModule(STRATEGIES[strategy](), ngf=ngf, ndf=ngf, sample_every_n_epochs=0)
+    translator, strategy = ROWS[row]
+    model = translator(strategy(), ngf=ngf, ndf=ngf, sample_every_n_epochs=0)
     warmup = 5
     timer = BatchTimer(warmup)
     with tempfile.TemporaryDirectory() as root:
@@ -110,22 +119,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--batches", type=int, default=25, help="timed training batches per configuration")
     parser.add_argument("--translate_n", type=int, default=512)
+    parser.add_argument("--sizes", nargs="+", default=["48x160", "128x128"], help="training sizes, HxW")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--no_translate", action="store_true", help="skip the translation table")
     args = parser.parse_args()
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     logging.getLogger("lprzoo").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
 
-    print("| strategy | ngf = ndf | size | threads | batches/s | images/s (S + R) | generator updates/s |")
+    print("| translator, strategy | ngf = ndf | size | threads | batches/s | images/s (S + R) | generator updates/s |")
     print("|---|---|---|---|---|---|---|")
     for ngf in args.ngf:
-        for size in [(48, 160), (128, 128)]:
+        for size in [tuple(int(v) for v in s.split("x")) for s in args.sizes]:
             for threads in args.threads:
-                for name, cls in STRATEGIES.items():
+                for name in args.rows:
+                    translator, strategy = ROWS[name]
                     rate = training_rate(name, ngf, size, args.batch, args.batches, threads)
                     images = 2 * rate * args.batch  # S and R
-                    row = f"| {name} | {ngf} | {size[0]}×{size[1]} | {threads} | {rate:.2f} | {images:.1f} "
-                    print(row + f"| {rate / cls().n_critic:.2f} |", flush=True)
+                    label = f"{translator.__name__.removesuffix('Module')}, {strategy.__name__}"
+                    row = f"| {label} | {ngf} | {size[0]}×{size[1]} | {threads} | {rate:.2f} | {images:.1f} "
+                    print(row + f"| {rate / strategy().n_critic:.2f} |", flush=True)
     print()
+    if args.no_translate:
+        return
     print("| ngf | threads | G(s) images/s (batch 64, 48×160) | `lprzoo translate` images/s (render + G + PNG) |")
     print("|---|---|---|---|")
     for ngf in args.ngf:

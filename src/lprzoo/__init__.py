@@ -31,6 +31,7 @@ __version__ = "0.2.0"
 _LAZY = {
     "CRNNModule": "lprzoo.recognize.module",
     "CycleGANModule": "lprzoo.refine.cyclegan",
+    "CUTModule": "lprzoo.refine.cut",
     "DCGANModule": "lprzoo.refine.dcgan",
     "BlendedDataModule": "lprzoo.data.blend",
     "GANGeneratedDataModule": "lprzoo.data.gan",

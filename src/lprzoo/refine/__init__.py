@@ -3,13 +3,15 @@
 - :mod:`~lprzoo.refine.networks`: ResNet generator, 70 × 70 PatchGAN, DCGAN generator and discriminator.
 - :mod:`~lprzoo.refine.adversarial`: one class per adversarial strategy (``LSGAN``, ``WGAN``, ``WGANGP``, ``GAN``),
   registered in :data:`ADVERSARIAL`.
-- :class:`CycleGANModule` (CycleGAN / CycleWGAN) and :class:`DCGANModule`, trained on
+- :class:`CycleGANModule` (CycleGAN / CycleWGAN), :class:`CUTModule` (FastCUT / CUT, one-sided) and
+  :class:`DCGANModule`, trained on
   :class:`~lprzoo.data.unpaired.UnpairedPlatesDataModule` batches.
 """
 
 from __future__ import annotations
 
 from lprzoo.refine.adversarial import ADVERSARIAL, GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy
+from lprzoo.refine.cut import CUTModule
 from lprzoo.refine.cyclegan import CycleGANModule, LinearDecay
 from lprzoo.refine.dcgan import DCGANModule
 from lprzoo.refine.networks import DCGANDiscriminator, DCGANGenerator, PatchDiscriminator, ResnetGenerator
@@ -22,6 +24,7 @@ __all__ = [
     "WGAN",
     "WGANGP",
     "AdversarialStrategy",
+    "CUTModule",
     "CycleGANModule",
     "DCGANDiscriminator",
     "DCGANGenerator",

@@ -23,46 +23,21 @@ and ``limit_train_batches``.
 from __future__ import annotations
 
 import itertools
-import logging
-from typing import Any
 
-import lightning.pytorch as pl
 import torch
-from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
-from torch.nn.functional import interpolate, l1_loss
+from torch.nn.functional import l1_loss
 from torch.optim.lr_scheduler import LambdaLR
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
-from lprzoo.charset import Charset
-from lprzoo.errors import MissingInputError
-from lprzoo.losses import ctc_loss
-from lprzoo.refine.adversarial import LSGAN, AdversarialStrategy
+from lprzoo.refine.adversarial import AdversarialStrategy
 from lprzoo.refine.networks import PatchDiscriminator, ResnetGenerator
 from lprzoo.refine.pool import ImagePool
-from lprzoo.refine.samples import log_grid
-from lprzoo.weights import load_recognizer
+from lprzoo.refine.translator import LinearDecay, UnpairedBatch, UnpairedTranslator
 
-log = logging.getLogger(__name__)
-
-UnpairedBatch = dict[str, Any]  # {"S": (B, 3, H, W) in [-1, 1], "R": (B, 3, H, W) in [-1, 1], "S_text": [str]}
+__all__ = ["CycleGANModule", "LinearDecay", "UnpairedBatch"]
 
 
-class LinearDecay:
-    """LR factor of [44]'s ``linear`` policy: 1 for epochs ``< start``, then linear decay reaching 0 at epoch
-    ``start + epochs`` (``1 − max(0, e + 1 − start) / (epochs + 1)``); a callable object so that checkpoints keep it.
-    """
-
-    def __init__(self, start: int, epochs: int) -> None:
-        if start < 0 or epochs < 0:
-            raise ValueError(f"decay_start_epoch and decay_epochs must be >= 0, got {start} and {epochs}")
-        self.start, self.epochs = start, epochs
-
-    def __call__(self, epoch: int) -> float:
-        return max(0.0, 1.0 - max(0, epoch + 1 - self.start) / (self.epochs + 1))
-
-
-class CycleGANModule(pl.LightningModule):
+class CycleGANModule(UnpairedTranslator):
     """CycleGAN / CycleWGAN on unpaired batches ``{"S": rendered, "R": real}`` (§III-A, Eq. 1-3, Eq. 8).
 
     Args:
@@ -103,52 +78,13 @@ class CycleGANModule(pl.LightningModule):
         label_keeper: str | None = None,
         lambda_label: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(strategy, ngf, n_blocks, decay_start_epoch, decay_epochs)  # G: S -> R, strategy, LR decay
         self.save_hyperparameters(ignore=["strategy"])
-        self.automatic_optimization = False
-        self.strategy = strategy or LSGAN()
-        self.lr_factor = LinearDecay(decay_start_epoch, decay_epochs)
-        self.G = ResnetGenerator(3, 3, ngf, n_blocks)  # S -> R
         self.F = ResnetGenerator(3, 3, ngf, n_blocks)  # R -> S
         self.D_S = PatchDiscriminator(3, ndf)  # rendered vs. F(r)
         self.D_R = PatchDiscriminator(3, ndf)  # real vs. G(s)
         self.pool_S = ImagePool(pool_size)  # past F(r)
         self.pool_R = ImagePool(pool_size)  # past G(s)
-        self._samples: tuple[Tensor, Tensor] | None = None  # fixed (S, R) for the sample grids
-        self.last_sample_path = None
-        self._keeper: list[nn.Module] = []  # the frozen recognizer, in a list so it is not a registered submodule
-        self._keeper_charset = Charset()
-
-    def setup(self, stage: str) -> None:
-        if stage == "fit" and self.hparams.label_keeper and not self._keeper:
-            try:
-                net, record = load_recognizer(self.hparams.label_keeper)
-            except FileNotFoundError:
-                raise MissingInputError(
-                    f"label_keeper: no recognizer at {self.hparams.label_keeper}; use the zoo's "
-                    "`lightcrnn-1.2-script`, or train one with `lprzoo fit --config recipes/script_only.yaml`"
-                ) from None
-            self._keeper.append(net.requires_grad_(False))
-            self._keeper_charset = record.charset
-            log.info("label keeper: %s (%s), λ = %g", self.hparams.label_keeper, record.arch, self.hparams.lambda_label)
-
-    def on_fit_start(self) -> None:
-        for keeper in self._keeper:  # not a submodule, so Lightning does not move it with the rest
-            keeper.to(self.device)
-
-    def label_loss(self, fake_r: Tensor, texts: list[str]) -> Tensor:
-        """CTC loss of the frozen recognizer on ``G(s)`` ``(B, 3, H, W)`` in ``[-1, 1]`` against the render labels."""
-        keeper, charset = self._keeper[0], self._keeper_charset
-        images = fake_r.add(1).div(2)  # (B, 3, H, W) in [0, 1], the recognizer's input range
-        if tuple(images.shape[-2:]) != (IMAGE_HEIGHT, IMAGE_WIDTH):
-            images = interpolate(images, (IMAGE_HEIGHT, IMAGE_WIDTH), mode="bilinear", antialias=True)
-        targets, lengths = charset.encode_batch(texts)
-        log_probs = keeper(images).float().log_softmax(-1)  # (B, T, K)
-        return ctc_loss(log_probs, targets.to(fake_r.device), lengths.to(fake_r.device))
-
-    def forward(self, s: Tensor) -> Tensor:
-        """Refine rendered plates: ``(B, 3, H, W)`` in ``[-1, 1]`` -> ``G(s)``, same shape and range."""
-        return self.G(s)
 
     # ---- losses ---------------------------------------------------------------------------------------------
     def backward_D_basic(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
@@ -204,33 +140,13 @@ class CycleGANModule(pl.LightningModule):
             self.log("train/G", losses.pop("G"), prog_bar=True, batch_size=len(s))
             self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(s))
 
-    def on_train_epoch_end(self) -> None:
-        for scheduler in self.lr_schedulers():
-            scheduler.step()
-        every = self.hparams.sample_every_n_epochs
-        if every and (self.current_epoch + 1) % every == 0 and self._samples is not None:
-            self.log_samples()
-
-    # ---- sample grids ---------------------------------------------------------------------------------------
-    def _remember_samples(self, s: Tensor, r: Tensor) -> None:
-        """Keep the first ``num_samples`` plates of each domain seen in training, to draw the same ones each epoch."""
-        n = self.hparams.num_samples
-        have = 0 if self._samples is None else len(self._samples[0])
-        if have < n:
-            new = (s[: n - have].detach().cpu(), r[: n - have].detach().cpu())
-            self._samples = new if self._samples is None else tuple(torch.cat(p) for p in zip(self._samples, new))
+    sample_name = "cyclegan"
 
     @torch.no_grad()
     def sample_grid(self, s: Tensor, r: Tensor) -> Tensor:
         """Rows S, G(S), F(G(S)), R, F(R) of ``N`` plates each: ``(5 N, 3, H, W)`` in ``[-1, 1]``."""
         fake_r = self.G(s)
         return torch.cat([s, fake_r, self.F(fake_r), r, self.F(r)])
-
-    @rank_zero_only
-    def log_samples(self) -> None:
-        s, r = (x.to(self.device) for x in self._samples)
-        self.last_sample_path = log_grid(self.trainer, self.sample_grid(s, r), nrow=len(s), name="cyclegan")
-        log.info("samples -> %s", self.last_sample_path)
 
     # ---- optimisation ---------------------------------------------------------------------------------------
     def configure_optimizers(self):

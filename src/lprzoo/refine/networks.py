@@ -10,6 +10,8 @@ Every network is fully convolutional except the DCGAN pair, so the CycleGAN netw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -80,6 +82,26 @@ class ResnetGenerator(nn.Module):
         assert h % 4 == 0 and w % 4 == 0, f"ResnetGenerator needs H and W divisible by 4, got {h}x{w}"
         # (B, C, H, W) -> (B, ngf, H, W) -> (B, 4 ngf, H/4, W/4) -> blocks -> (B, ngf, H, W) -> (B, out_ch, H, W)
         return self.model(x)
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """The outputs of ``self.model[i]`` for ``i`` in ``layers`` (CUT's ``encode_only``), ``(B, C_i, H_i, W_i)``.
+
+        Runs the generator only as far as the deepest layer asked for, so encoder layers cost the encoder only.
+        """
+        wanted, out = set(layers), {}
+        for i, layer in enumerate(self.model[: max(layers) + 1]):
+            x = layer(x)
+            if i in wanted:
+                out[i] = x
+        return [out[i] for i in layers]
+
+    def channels(self, layers: Sequence[int]) -> list[int]:
+        """Channels of :meth:`features`' outputs, read off the layers (no forward pass)."""
+        c, out = self.model[1].in_channels, {}
+        for i, layer in enumerate(self.model):
+            c = getattr(layer, "out_channels", c)
+            out[i] = c
+        return [out[i] for i in layers]
 
 
 class PatchDiscriminator(nn.Module):
