@@ -7,12 +7,10 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from lprzoo.data.unpaired import UnpairedPlatesDataModule
 from lprzoo.refine import LSGAN, WGAN, CUTModule, ResnetGenerator
 from lprzoo.refine.cut import PatchSampleMLP, patch_nce_loss
 from lprzoo.refine.translate import load_generator
-from tests.conftest import write_plates
-from tests.refine.test_cyclegan import changed, snapshot
+from tests.refine.test_cyclegan import changed, fit_on_tiny_plates, snapshot
 
 TINY = {"ngf": 8, "ndf": 8, "n_blocks": 1, "nce_layers": (0, 4, 7, 10), "num_patches": 16, "nce_dim": 32}
 
@@ -41,19 +39,9 @@ def test_the_patch_mlp_samples_the_same_places_for_query_and_key() -> None:
 
 
 def tiny_cut_fit(root: Path, strategy, batches: int, **module_args) -> tuple[CUTModule, dict, pl.Trainer]:
-    write_plates(root / "real", 6)
-    data = UnpairedPlatesDataModule(
-        real=str(root / "real"), size=(32, 32), load_size=(36, 36), train_size=2 * batches, batch_size=2,
-        num_workers=0,
-    )  # fmt: skip
     model = CUTModule(strategy, num_samples=3, **{**TINY, **module_args})
     before = {name: snapshot(getattr(model, name)) for name in ("G", "D_R", "patch_mlp")}
-    trainer = pl.Trainer(
-        max_epochs=1, limit_train_batches=batches, accelerator="cpu", default_root_dir=str(root),
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-    )  # fmt: skip
-    trainer.fit(model, data)
-    return model, before, trainer
+    return model, before, fit_on_tiny_plates(root, model, batches, flip=False)
 
 
 @pytest.mark.parametrize("strategy", [LSGAN(), WGAN(n_critic=2)], ids=lambda s: type(s).__name__)

@@ -21,22 +21,27 @@ def changed(net: torch.nn.Module, before: list[torch.Tensor]) -> bool:
     return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
-def tiny_fit(
-    root: Path, strategy: AdversarialStrategy, batches: int, **module_args
-) -> tuple[CycleGANModule, dict, pl.Trainer]:
+def fit_on_tiny_plates(root: Path, model: pl.LightningModule, batches: int, flip: bool = True) -> pl.Trainer:
+    """One epoch of ``batches`` unpaired batches of 2 (6 written real crops, 32 x 32 renders) under ``root``."""
     write_plates(root / "real", 6)
     data = UnpairedPlatesDataModule(
-        real=str(root / "real"), size=(32, 32), load_size=(36, 36), flip=True,
+        real=str(root / "real"), size=(32, 32), load_size=(36, 36), flip=flip,
         train_size=2 * batches, batch_size=2, num_workers=0,
     )  # fmt: skip
-    model = CycleGANModule(strategy, ngf=8, ndf=8, n_blocks=1, pool_size=2, num_samples=3, **module_args)
-    before = {name: snapshot(getattr(model, name)) for name in ("G", "F", "D_S", "D_R")}
     trainer = pl.Trainer(
         max_epochs=1, limit_train_batches=batches, accelerator="cpu", default_root_dir=str(root),
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
     )  # fmt: skip
     trainer.fit(model, data)
-    return model, before, trainer
+    return trainer
+
+
+def tiny_fit(
+    root: Path, strategy: AdversarialStrategy, batches: int, **module_args
+) -> tuple[CycleGANModule, dict, pl.Trainer]:
+    model = CycleGANModule(strategy, ngf=8, ndf=8, n_blocks=1, pool_size=2, num_samples=3, **module_args)
+    before = {name: snapshot(getattr(model, name)) for name in ("G", "F", "D_S", "D_R")}
+    return model, before, fit_on_tiny_plates(root, model, batches)
 
 
 @pytest.mark.parametrize("strategy", [LSGAN(), WGAN(), WGANGP()], ids=lambda s: type(s).__name__)

@@ -114,8 +114,7 @@ class CUTModule(UnpairedTranslator):
         super().__init__(strategy, ngf, n_blocks, decay_start_epoch, decay_epochs)  # G: S -> R, strategy, LR decay
         self.save_hyperparameters(ignore=["strategy"])
         self.D_R = PatchDiscriminator(3, ndf)  # real vs. G(s)
-        layers = [i for i in nce_layers if i < len(self.G.model)]
-        if len(layers) != len(nce_layers):
+        if max(nce_layers) >= len(self.G.model):
             raise ValueError(f"nce_layers {nce_layers}: G has {len(self.G.model)} layers (n_blocks={n_blocks})")
         self.nce_layers = list(nce_layers)
         self.patch_mlp = PatchSampleMLP(self.G.channels(self.nce_layers), nce_dim)
