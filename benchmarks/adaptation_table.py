@@ -3,7 +3,7 @@
     python benchmarks/adaptation_table.py "real only=runs/real_baseline/checkpoints/last.ckpt" \
         "render pretrain + fine-tune=runs/adapt/ft_norehearsal/checkpoints/last.ckpt" ... [--provinces NAME]
 
-Columns: RA, CRA-C, CRA-NC and top-3 on both sets, RA per plate colour (by hue) on target/dev, and RA on the zoo's
+Columns: RA, CRA-C, CRA-NC and top-3 on both sets, RA per plate colour (by hue) on target/dev, and RA and CRA-C on the zoo's
 ``render-31`` set (1,000 renders, all 31 provinces, :mod:`lprzoo.evaluate`); greedy RA as ``lprzoo test`` reports
 it, in fp32.  ``--provinces`` adds a per-province table for one row's model.
 """
@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--grid", help="a PNG of the first 32 target/dev crops with each row's readings (last row)")
     args = parser.parse_args()
     print("| model | val RA | val CRA-C | val CRA-NC | val top-3 | dev RA | dev CRA-C | dev CRA-NC | dev top-3 "
-          "| dev blue RA | dev yellow RA | render-31 RA |")  # fmt: skip
-    print("|---|" + "---|" * 11)
+          "| dev blue RA | dev yellow RA | render-31 RA | render-31 CRA-C |")  # fmt: skip
+    print("|---|" + "---|" * 12)
     per_province = {}
     for row in args.rows:
         label, source = row.split("=", 1)
@@ -45,7 +45,8 @@ def main() -> None:
 
                 prediction_grid(images[:32], m["predictions"][:32], labels[:32], columns=4).save(args.grid)
         images, labels = load_named("render-31", reader.charset)
-        cells.append(f"{100 * evaluate(reader, images, labels, breakdown=False)['RA']:.1f}")
+        rendered = evaluate(reader, images, labels, breakdown=False)
+        cells += [f"{100 * rendered['RA']:.1f}", f"{100 * rendered['CRA-C']:.1f}"]
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     for name, table in per_province.items():
         print(

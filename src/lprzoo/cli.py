@@ -333,6 +333,10 @@ VERBS = {
         "refine rendered plates with a CycleGAN generator into a labelled folder (resumable)",
         "lprzoo.refine.translate:translate",
     ),
+    "adapt": (
+        "a folder of unlabelled crops from a new camera -> a reader for it: lprzoo adapt --images DIR --out DIR",
+        "lprzoo.adapt:adapt",
+    ),
     "pseudo-label": (
         "label unlabelled crops with a model: beam top-1, plate grammar, confidence threshold",
         "lprzoo.pseudo:pseudo_label",

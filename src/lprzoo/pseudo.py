@@ -15,12 +15,63 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lprzoo.data.sources import IMAGE_EXTENSIONS
 from lprzoo.errors import LprzooError, MissingInputError
 
 log = logging.getLogger(__name__)
+
+
+def pool_images(images: str | Path, verb: str = "pseudo-label") -> list[Path]:
+    """The image files of an unlabelled pool, sorted, or a one-line error naming the folder."""
+    folder = Path(images).expanduser()
+    if not folder.exists():
+        raise MissingInputError(f"{verb}: no image folder at {folder}")
+    if not folder.is_dir():
+        raise MissingInputError(f"{verb}: {folder} is not a folder of images")
+    files = sorted(p.resolve() for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        what = "is empty" if not any(folder.iterdir()) else f"holds no images ({', '.join(IMAGE_EXTENSIONS)})"
+        raise MissingInputError(f"{verb}: {folder} {what}")
+    return files
+
+
+def decide(reading, min_confidence: float) -> str:
+    """Why a reading is kept or dropped: ``kept``, ``not a plate`` (fails every grammar) or ``low confidence``."""
+    if not reading.valid:
+        return "not a plate"
+    return "low confidence" if reading.confidence < min_confidence else "kept"
+
+
+def label_pool(
+    reader, files: Sequence[Path], min_confidence: float, on_reading: Callable[[], None] | None = None
+) -> list[dict]:
+    """Every crop's reading as a row (``to_dict`` plus ``decision``); ``on_reading`` is called once per crop."""
+    rows = []
+    for reading in reader.read_batches(files):
+        rows.append({**reading.to_dict(), "decision": decide(reading, min_confidence)})
+        if on_reading is not None:
+            on_reading()
+    return rows
+
+
+def write_pseudo_labels(rows: Sequence[dict], out: str | Path) -> Path:
+    """``labels.tsv`` of the kept rows (absolute paths, read in place) and ``pseudo.jsonl`` of all, atomically."""
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    labels = target / "labels.tsv"
+    tmp = labels.with_name(".labels.tsv.tmp")
+    tmp.write_text("".join(f"{r['source']}\t{r['text']}\n" for r in rows if r["decision"] == "kept"), encoding="utf-8")
+    jsonl = target / "pseudo.jsonl"
+    tmp_jsonl = jsonl.with_name(".pseudo.jsonl.tmp")
+    with tmp_jsonl.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp_jsonl, jsonl)
+    os.replace(tmp, labels)  # last: a folder with labels.tsv is complete
+    return labels
 
 
 def pseudo_label(
@@ -50,40 +101,15 @@ def pseudo_label(
 
     if not model:
         raise LprzooError("pseudo-label: give --model (a zoo name, .ckpt or .safetensors)")
-    folder = Path(images).expanduser()
-    if not folder.is_dir():
-        raise MissingInputError(f"pseudo-label: no image folder at {folder}")
-    files = sorted(p.resolve() for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise MissingInputError(f"pseudo-label: {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    files = pool_images(images)
     reader = load(model, beam_width=beam_width, top_n=3, batch_size=batch_size)
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    kept: list[tuple[str, str]] = []
-    reasons: Counter[str] = Counter()
-    rows = []
     with Progress(transient=True) as progress:
         task = progress.add_task("pseudo-labelling", total=len(files))
-        for reading in reader.read_batches(files):
-            progress.advance(task)
-            if not reading.valid:
-                why = "not a plate"
-            elif reading.confidence < min_confidence:
-                why = "low confidence"
-            else:
-                why = "kept"
-                kept.append((reading.source, reading.text))
-            reasons[why] += 1
-            rows.append({**reading.to_dict(), "decision": why})
-    labels = target / "labels.tsv"
-    tmp = labels.with_name(".labels.tsv.tmp")
-    tmp.write_text("".join(f"{path}\t{text}\n" for path, text in kept), encoding="utf-8")
-    os.replace(tmp, labels)
-    with (target / "pseudo.jsonl").open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        rows = label_pool(reader, files, min_confidence, lambda: progress.advance(task))
+    labels = write_pseudo_labels(rows, out)
+    reasons = Counter(r["decision"] for r in rows)
     log.info(
         "pseudo-labels: kept %d of %d (%s) -> %s",
-        len(kept), len(files), ", ".join(f"{n} {k}" for k, n in reasons.most_common()), labels,
+        reasons["kept"], len(files), ", ".join(f"{n} {k}" for k, n in reasons.most_common()), labels,
     )  # fmt: skip
     return labels

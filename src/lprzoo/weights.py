@@ -180,9 +180,17 @@ def load_recognizer(source: str | Path, device: str | torch.device = "cpu") -> t
 
 
 def save_recognizer(
-    path: str | Path, net: nn.Module, record: RecognizerRecord, dtype: torch.dtype = torch.float16
+    path: str | Path,
+    net: nn.Module,
+    record: RecognizerRecord,
+    dtype: torch.dtype = torch.float16,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``net``'s weights and ``record`` as one safetensors file (floating tensors stored as ``dtype``)."""
+    """Write ``net``'s weights and ``record`` as one safetensors file (floating tensors stored as ``dtype``).
+
+    ``extra``: more metadata, each value stored as JSON under its own key (e.g. ``adaptation``: what
+    ``lprzoo adapt`` adapted on); readers of the record ignore it, :func:`read_metadata` returns it.
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -192,6 +200,7 @@ def save_recognizer(
         for k, v in net.state_dict().items()
     }
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, tmp, metadata={METADATA_KEY: record.to_json()})
+    metadata = {key: json.dumps(value, ensure_ascii=False, sort_keys=True) for key, value in (extra or {}).items()}
+    save_file(state, tmp, metadata={**metadata, METADATA_KEY: record.to_json()})
     tmp.replace(path)
     return path

@@ -7,7 +7,15 @@ import pytest
 
 from lprzoo.charset import PROVINCES
 from lprzoo.render import SPECS, Degradations, FontNotFoundError, FontSource, PlateRenderer, glyph_mask
-from lprzoo.render.fonts import CJK_WEIGHT_MIX, DEFAULT_CJK_FONT, DEFAULT_LATIN_FONT, cjk_font_path, get_font, raw_glyph
+from lprzoo.render.fonts import (
+    CJK_WEIGHT_MIX,
+    DEFAULT_CJK_FONT,
+    DEFAULT_LATIN_FONT,
+    GlyphJitter,
+    cjk_font_path,
+    get_font,
+    raw_glyph,
+)
 from lprzoo.render.rules import is_valid_plate
 
 
@@ -131,6 +139,31 @@ def test_the_province_glyph_can_be_drawn_in_a_mix_of_cjk_weights() -> None:
     assert np.array_equal(a, b)
     with pytest.raises(ValueError, match="cjk_fonts: give at least one"):
         PlateRenderer("blue", cjk_fonts=[])
+
+
+def test_glyph_jitter_thickens_thins_and_shrinks_only_the_province_glyph() -> None:
+    """``cjk_jitter`` draws the province glyph with its stroke thickened or thinned and its size varied; letters and
+    digits are untouched, and ``None`` (the default) renders exactly as before."""
+    jitter = GlyphJitter(strokes=(-2, 0, 3), scales=(0.8, 1.0))
+    r = PlateRenderer("blue", degradations="none", latin_fonts=DEFAULT_LATIN_FONT, cjk_jitter=jitter)
+    variants = jitter.variants
+    plain = variants.index((0, 1.0, 1.0))
+    end = r._cells[0][2]
+    ink = {
+        v: float((r.compose("豫A12345", cjk_variant=i)[:, :end].mean(axis=2) > 128).mean())
+        for i, v in enumerate(variants)
+    }
+    assert ink[(-2, 1.0, 1.0)] < ink[(0, 1.0, 1.0)] < ink[(3, 1.0, 1.0)]  # thinner, the face, thicker
+    assert ink[(0, 0.8, 0.8)] < ink[(0, 1.0, 1.0)]  # a smaller glyph inks less of its cell
+    digits = [r.compose("豫A12345", cjk_variant=i)[:, end + 1 :] for i in range(len(variants))]
+    assert all(np.array_equal(d, digits[plain]) for d in digits)
+    rng = np.random.default_rng(0)
+    assert len({r.render("豫A12345", rng).tobytes() for _ in range(60)}) > len(variants) // 2
+    a = PlateRenderer("blue").render("苏A12345", np.random.default_rng(3))
+    b = PlateRenderer("blue", cjk_jitter=None).render("苏A12345", np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="scales must lie"):
+        GlyphJitter(scales=(1.5,))
 
 
 @pytest.mark.parametrize("font", CJK_WEIGHT_MIX)

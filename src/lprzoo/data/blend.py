@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
 from lprzoo.render.dataset import item_rng
 from lprzoo.render.degrade import DegradationsChoice
+from lprzoo.render.fonts import GlyphJitter
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class BlendedDataModule(RealPlatesDataModule):
         translated: a ``lprzoo translate`` output folder.
         pseudo: a ``lprzoo pseudo-label`` output folder (or any labelled source).
         train_size: items per epoch; default ``len(train) / real share`` (every real crop about once per epoch).
-        specs, degradations, province_weights, latin_fonts, cjk_fonts: the renders (see
+        specs, degradations, province_weights, latin_fonts, cjk_fonts, cjk_jitter: the renders (see
             :class:`~lprzoo.data.script.ScriptDataModule`); provinces uniform by default.
         seed: seed of the blend and the renders.
         val_fraction, split_seed, format, augment, cache, skip_invalid, check_plates, extra_chars, batch_size,
@@ -115,6 +117,7 @@ class BlendedDataModule(RealPlatesDataModule):
         province_weights: dict[str, float] | str | None = None,
         latin_fonts: list[str] | None = None,
         cjk_fonts: list[str] | None = None,
+        cjk_jitter: GlyphJitter | None = None,
         seed: int = 0,
         val_fraction: float = 0.0,
         split_seed: int = 0,
@@ -132,7 +135,10 @@ class BlendedDataModule(RealPlatesDataModule):
             format=format, augment=augment, cache=cache, skip_invalid=skip_invalid, check_plates=check_plates,
             extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers,
         )  # fmt: skip
-        self.save_hyperparameters(ignore=["augment"])
+        self.save_hyperparameters(ignore=["augment", "cjk_jitter"])
+        # checkpoints hold plain data only (read with weights_only=True): the jitter as a dict
+        self.save_hyperparameters({"cjk_jitter": None if cjk_jitter is None else asdict(cjk_jitter)})
+        self.cjk_jitter = cjk_jitter
         self.specs = specs or {"blue": 0.6, "yellow": 0.35, "green": 0.05}
         self.train_set: BlendedPlates | None = None
 
@@ -162,7 +168,14 @@ class BlendedDataModule(RealPlatesDataModule):
             if isinstance(provinces, str):
                 provinces = estimate_province_weights(provinces)
             renders = ScriptPlates(
-                max(len(real), 1024), self.specs, hp.degradations, provinces, hp.seed, hp.latin_fonts, hp.cjk_fonts
+                max(len(real), 1024),
+                self.specs,
+                hp.degradations,
+                provinces,
+                hp.seed,
+                hp.latin_fonts,
+                hp.cjk_fonts,
+                self.cjk_jitter,
             )
             parts.append(renders)
             weights.append(hp.render_weight)

@@ -6,6 +6,8 @@ index)``); this module only wires them, a fixed rendered validation set and real
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 
 from lprzoo.data.base import PlateDataModule
@@ -14,6 +16,7 @@ from lprzoo.data.sources import read_source
 from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
 from lprzoo.render.degrade import DegradationsChoice
+from lprzoo.render.fonts import GlyphJitter
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 
@@ -34,6 +37,7 @@ class ScriptDataModule(PlateDataModule):
             unset: the renderer's default mix of six narrow faces.
         cjk_fonts: registered fonts for the province glyph, one per plate (e.g. ``lprzoo.render.fonts.CJK_WEIGHT_MIX``:
             ``[noto-sans-cjk-regular, noto-sans-cjk-medium, noto-sans-cjk-bold, noto-sans-cjk-black]``); unset: Bold.
+        cjk_jitter: per-plate stroke and size variation of the province glyph (``lprzoo.render.fonts.GlyphJitter``).
     """
 
     def __init__(
@@ -47,17 +51,23 @@ class ScriptDataModule(PlateDataModule):
         seed: int = 0,
         latin_fonts: list[str] | None = None,
         cjk_fonts: list[str] | None = None,
+        cjk_jitter: GlyphJitter | None = None,
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
     ) -> None:
         super().__init__(extra_chars, batch_size, num_workers)
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["cjk_jitter"])
+        # checkpoints hold plain data only (read with weights_only=True): the jitter as a dict
+        self.save_hyperparameters({"cjk_jitter": None if cjk_jitter is None else asdict(cjk_jitter)})
+        self.cjk_jitter = cjk_jitter
         self.specs = specs or {"blue": 0.8, "yellow": 0.2}
         weights = province_weights
         if isinstance(weights, str):
             weights = estimate_province_weights(weights)
-        self.train_set = ScriptPlates(train_size, self.specs, degradations, weights, seed, latin_fonts, cjk_fonts)
+        self.train_set = ScriptPlates(
+            train_size, self.specs, degradations, weights, seed, latin_fonts, cjk_fonts, cjk_jitter
+        )
         self.val_set: PlateImages | None = None
         self.test_set: PlateImages | None = None
 

@@ -219,20 +219,74 @@ def _reference_aspect(font: FontSource) -> float:
     return float(np.median([raw_glyph(d, font).shape[1] / raw_glyph(d, font).shape[0] for d in "023456789"]))
 
 
-def glyph_mask(char: str, font: str | FontSource, width: int, height: int) -> np.ndarray:
+@dataclass(frozen=True)
+class GlyphJitter:
+    """Per-plate variation of the province glyph's stroke and size, beyond what font weights give.
+
+    Real province glyphs (GA 36's own typeface, then a camera's blur and resolution) vary in stroke weight and in how
+    much of their cell they fill; one rendered face shows neither.  Each plate draws one stroke and one horizontal
+    and vertical scale, uniformly, from these lists (a discrete set, so drawn cells stay cached).
+
+    Attributes:
+        strokes: radii in raster pixels (glyphs are rasterised 192 px high; Noto Sans CJK's strokes are 12 px in
+            Regular, 22 px in Black): positive thickens (dilation), negative thins (erosion), 0 keeps the face.
+        scales: the glyph's width and height as a share of its cell, centred.
+    """
+
+    strokes: tuple[int, ...] = (-2, 0, 2)
+    scales: tuple[float, ...] = (0.88, 0.94, 1.0)
+
+    def __post_init__(self) -> None:
+        if not self.strokes or not self.scales:
+            raise ValueError("GlyphJitter: give at least one stroke and one scale")
+        if any(not 0.3 <= s <= 1.0 for s in self.scales):
+            raise ValueError(f"GlyphJitter: scales must lie in [0.3, 1], got {self.scales}")
+        if any(abs(r) > 16 for r in self.strokes):
+            raise ValueError(f"GlyphJitter: strokes must lie in [-16, 16] raster px, got {self.strokes}")
+
+    @property
+    def variants(self) -> list[tuple[int, float, float]]:
+        """Every ``(stroke, x scale, y scale)``; variant 0 is the plain glyph when 0 and 1.0 are listed."""
+        return [(r, sx, sy) for r in self.strokes for sx in self.scales for sy in self.scales]
+
+
+@functools.lru_cache(maxsize=4096)
+def _stroked_glyph(char: str, font: FontSource, stroke: int) -> np.ndarray:
+    """:func:`raw_glyph` thickened (``stroke`` > 0) or thinned (< 0) by a disc of that radius, re-cropped to ink."""
+    ink = raw_glyph(char, font)
+    if stroke == 0:
+        return ink
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(stroke) + 1, 2 * abs(stroke) + 1))
+    padded = cv2.copyMakeBorder(ink, abs(stroke), abs(stroke), abs(stroke), abs(stroke), cv2.BORDER_CONSTANT, value=0)
+    out = cv2.dilate(padded, kernel) if stroke > 0 else cv2.erode(padded, kernel)
+    ys, xs = np.nonzero(out > 8)
+    if len(ys) == 0:  # thinned away: keep the face
+        return ink
+    return np.ascontiguousarray(out[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def glyph_mask(
+    char: str,
+    font: str | FontSource,
+    width: int,
+    height: int,
+    variant: tuple[int, float, float] = (0, 1.0, 1.0),
+) -> np.ndarray:
     """``char`` fitted into a ``width`` x ``height`` pixel cell: float32 coverage in [0, 1].
 
     Glyphs are stretched to fill the cell (GA 36 characters all share one cell size), except narrow glyphs (the
-    bar of ``1``), which keep their own aspect, scaled as a digit is, and are centred.
+    bar of ``1``), which keep their own aspect, scaled as a digit is, and are centred.  ``variant`` is a
+    :class:`GlyphJitter` variant ``(stroke, x scale, y scale)``; the default draws the face as it is.
     """
     font = get_font(font)
-    ink = raw_glyph(char, font)
+    stroke, scale_x, scale_y = variant
+    ink = _stroked_glyph(char, font, stroke)
     h, w = ink.shape
-    gw = width
+    gw, gh = max(1, round(width * scale_x)), max(1, round(height * scale_y))
     if char.isascii() and w / h < 0.5 * _reference_aspect(font):
-        gw = max(1, min(width, round(width * (w / h) / _reference_aspect(font))))
-    fitted = cv2.resize(ink, (gw, height), interpolation=cv2.INTER_AREA)
+        gw = max(1, min(gw, round(gw * (w / h) / _reference_aspect(font))))
+    fitted = cv2.resize(ink, (gw, gh), interpolation=cv2.INTER_AREA)
     out = np.zeros((height, width), np.float32)
-    x0 = (width - gw) // 2
-    out[:, x0 : x0 + gw] = fitted.astype(np.float32) / 255.0
+    x0, y0 = (width - gw) // 2, (height - gh) // 2
+    out[y0 : y0 + gh, x0 : x0 + gw] = fitted.astype(np.float32) / 255.0
     return out

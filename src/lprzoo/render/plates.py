@@ -17,6 +17,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from lprzoo.render.dataset import item_rng
 from lprzoo.render.degrade import DegradationsChoice
+from lprzoo.render.fonts import GlyphJitter
 from lprzoo.render.renderer import PlateRenderer
 
 VAL_EPOCH = 2**31 - 1  # the fixed validation set's "epoch": never reached by training
@@ -33,6 +34,7 @@ class ScriptPlates(Dataset):
         seed: base seed.
         latin_fonts: fonts for letters and digits, one per plate; ``None``: the renderer's default mix.
         cjk_fonts: fonts for the province glyph, one per plate; ``None``: the renderer's default (one font).
+        cjk_jitter: stroke and size variation of the province glyph (:class:`~lprzoo.render.fonts.GlyphJitter`).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class ScriptPlates(Dataset):
         seed: int = 0,
         latin_fonts: Sequence[str] | None = None,
         cjk_fonts: Sequence[str] | None = None,
+        cjk_jitter: GlyphJitter | None = None,
     ) -> None:
         self.length = length
         self.names = list(specs)
@@ -54,6 +57,8 @@ class ScriptPlates(Dataset):
             self.kwargs["latin_fonts"] = list(latin_fonts)
         if cjk_fonts is not None:
             self.kwargs["cjk_fonts"] = list(cjk_fonts)
+        if cjk_jitter is not None:
+            self.kwargs["cjk_jitter"] = cjk_jitter
         self.seed = seed
         self._renderers: dict[str, PlateRenderer] = {}
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lprzoo.render.degrade import Degradations
-from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, get_font, glyph_mask
+from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, GlyphJitter, get_font, glyph_mask
 from lprzoo.render.rules import grammar, province_probabilities
 from lprzoo.render.specs import PlateSpec, get_spec
 
@@ -70,6 +70,8 @@ class PlateRenderer:
             :data:`~lprzoo.render.fonts.CJK_WEIGHT_MIX`, Noto Sans CJK from Regular to Black).
         latin_fonts: font name(s) for letters and digits; with several, each plate is drawn in one of them, chosen
             uniformly (the default mixes six narrow faces, see :data:`~lprzoo.render.fonts.DEFAULT_LATIN_FONTS`).
+        cjk_jitter: per-plate stroke and size variation of the province glyph
+            (:class:`~lprzoo.render.fonts.GlyphJitter`); ``None`` draws the face as it is.
 
     Example:
         >>> r = PlateRenderer("blue")
@@ -86,6 +88,7 @@ class PlateRenderer:
         oversample: float = 2.0,
         cjk_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_CJK_FONT,
         latin_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_LATIN_FONTS,
+        cjk_jitter: GlyphJitter | None = None,
     ) -> None:
         self.spec = get_spec(spec)
         self.degradations = resolve_degradations(degradations)
@@ -95,6 +98,7 @@ class PlateRenderer:
         self._province_cdf = None if p is None else np.cumsum(p).tolist()
         self.latin_fonts = _font_list(latin_fonts, "latin_fonts")
         self.cjk_fonts = _font_list(cjk_fonts, "cjk_fonts")
+        self._cjk_variants = cjk_jitter.variants if cjk_jitter is not None else [(0, 1.0, 1.0)]
         self.px_per_mm = oversample * height / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
@@ -144,10 +148,15 @@ class PlateRenderer:
         img = img.resize((self.plate_w, self.plate_h), Image.Resampling.BOX)
         return np.asarray(img, dtype=np.float32)
 
-    def _glyph_patch(self, pos: int, char: str, font: int, cjk_font: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def _glyph_patch(
+        self, pos: int, char: str, font: int, cjk_font: int = 0, cjk_variant: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Blend patch of ``char`` in cell ``pos``: ``out = region * mult + add`` (coverage plus emboss shade)."""
         x0, y0, x1, y1 = self._cells[pos]
-        a = glyph_mask(char, self.latin_fonts[font] if char.isascii() else self.cjk_fonts[cjk_font], x1 - x0, y1 - y0)
+        if char.isascii():
+            a = glyph_mask(char, self.latin_fonts[font], x1 - x0, y1 - y0)
+        else:
+            a = glyph_mask(char, self.cjk_fonts[cjk_font], x1 - x0, y1 - y0, self._cjk_variants[cjk_variant])
         shade = np.zeros_like(a)
         shade[1:, 1:] = a[:-1, :-1]  # the raised glyph's shadow falls one pixel down-right
         shade = self.spec.emboss * np.clip(shade - a, 0, 1)
@@ -161,29 +170,30 @@ class PlateRenderer:
         mult, add = patch
         cv2.add(cv2.multiply(region, mult, dst=region), add, dst=region)
 
-    def _cell(self, pos: int, char: str, font: int, cjk_font: int) -> np.ndarray:
+    def _cell(self, pos: int, char: str, font: int, cjk_font: int, cjk_variant: int = 0) -> np.ndarray:
         """Cell ``pos`` of the background with ``char`` blended in: computed once, then cached."""
-        key = (char, font if char.isascii() else -1 - cjk_font, self._region_ids[pos], self._colors[pos])
+        face = font if char.isascii() else (-1 - cjk_font, cjk_variant)
+        key = (char, face, self._region_ids[pos], self._colors[pos])
         cell = self._cells_drawn.get(key)
         if cell is None:
             x0, y0, x1, y1 = self._cells[pos]
             cell = self._base[y0:y1, x0:x1].copy()
-            self._blend(cell, self._glyph_patch(pos, char, font, cjk_font))
+            self._blend(cell, self._glyph_patch(pos, char, font, cjk_font, cjk_variant))
             self._cells_drawn[key] = cell
         return cell
 
-    def compose(self, text: str, font: int = 0, cjk_font: int = 0) -> np.ndarray:
-        """The clean plate for ``text`` in latin font ``font`` and CJK font ``cjk_font`` (numbers in the renderer's
-        lists): float32 (plate_h, plate_w, 3) in [0, 255]."""
+    def compose(self, text: str, font: int = 0, cjk_font: int = 0, cjk_variant: int = 0) -> np.ndarray:
+        """The clean plate for ``text`` in latin font ``font``, CJK font ``cjk_font`` and province-glyph variant
+        ``cjk_variant`` (numbers in the renderer's lists): float32 (plate_h, plate_w, 3) in [0, 255]."""
         if len(text) != len(self._cells):
             raise ValueError(f"spec {self.spec.name!r} draws {len(self._cells)} characters, got {text!r}")
         img = self._base.copy()
         for pos, char in enumerate(text):
             x0, y0, x1, y1 = self._cells[pos]
             if self._disjoint:
-                img[y0:y1, x0:x1] = self._cell(pos, char, font, cjk_font)
+                img[y0:y1, x0:x1] = self._cell(pos, char, font, cjk_font, cjk_variant)
             else:  # overlapping cells: each blends over what the previous ones drew
-                self._blend(img[y0:y1, x0:x1], self._glyph_patch(pos, char, font, cjk_font))
+                self._blend(img[y0:y1, x0:x1], self._glyph_patch(pos, char, font, cjk_font, cjk_variant))
         return img
 
     def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
@@ -197,7 +207,9 @@ class PlateRenderer:
         # a single font draws nothing, so single-font renders stay those of earlier versions
         font = int(rng.integers(len(self.latin_fonts))) if len(self.latin_fonts) > 1 else 0
         cjk_font = int(rng.integers(len(self.cjk_fonts))) if len(self.cjk_fonts) > 1 else 0
-        plate = self.compose(text, font, cjk_font)
+        variants = len(self._cjk_variants)
+        cjk_variant = int(rng.integers(variants)) if variants > 1 else 0
+        plate = self.compose(text, font, cjk_font, cjk_variant)
         m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
         u = rng.random(4)
         background = (10 + 180 * u[0] ** 1.5) * (0.85 + 0.3 * u[1:])  # the scene around a loose crop, mostly dark
