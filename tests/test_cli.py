@@ -170,6 +170,24 @@ def test_progress_bar_can_be_switched_off(tmp_path, plate_folder):
     assert cli.trainer.progress_bar_callback is None
 
 
+def test_a_log_file_shows_progress_lines_and_one_line_per_validation(tmp_path, plate_folder):
+    """``lprzoo fit > log 2>&1``: no terminal, so no bar; the log gets steady progress lines and every validation."""
+    root = tmp_path / "run"
+    env = {**os.environ, "LPRZOO_LOG_EVERY_S": "0"}  # a line per step here; 30 s by default
+    log_file = tmp_path / "fit.log"
+    with log_file.open("w") as out:
+        subprocess.run(
+            [*LPRZOO, "fit", *tiny_args(root, plate_folder, "--trainer.max_epochs", "2")],
+            stdout=out, stderr=subprocess.STDOUT, env=env, check=True, timeout=300,
+        )  # fmt: skip
+    text = log_file.read_text(encoding="utf-8")
+    progress = [line for line in text.splitlines() if "ETA" in line and "step" in line]
+    validations = [line for line in text.splitlines() if "validation after epoch" in line]
+    assert len(progress) >= 4 and "epoch 2/2" in progress[-1]
+    assert len(validations) == 2 and "RA" in validations[0]
+    assert "━" not in text  # no progress bar drawn into the file
+
+
 def test_fit_then_predict_writes_csv_and_jsonl(tmp_path, plate_folder):
     root = tmp_path / "run"
     assert main(["fit", *tiny_args(root, plate_folder, "--trainer.max_epochs", "2")]) == 0

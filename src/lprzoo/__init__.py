@@ -8,27 +8,30 @@ Public API::
     lprzoo.list_models(pretrained=True)            # zoo entries
     net = lprzoo.create_model("lightcrnn-1.2")     # a plain, randomly initialised nn.Module
 
-``import lprzoo`` and ``lprzoo.load`` import neither Lightning, OpenCV nor jsonargparse: the Lightning modules and
-data modules (``lprzoo.CRNNModule``, ``lprzoo.RealPlatesDataModule``, ...) are imported on first use.
+``import lprzoo`` imports nothing heavy (not even torch) and ``lprzoo.load`` imports neither Lightning, OpenCV nor
+jsonargparse: everything (``lprzoo.CRNNModule``, ``lprzoo.RealPlatesDataModule``, ...) is imported on first use.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
-
-from lprzoo.charset import Charset
-
-# Importing this registers the recognizer architectures (pure nn.Modules); their typed settings are CRNNModule's `arch`.
-from lprzoo.recognize.crnn import Architecture, LightCRNNArch, StandardCRNNArch, TimmCRNNArch
 from lprzoo.registry import DATAMODULES, MODELS, lazy_getattr
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __version__ = "0.2.0"
 
 # name -> module of everything imported on first use (Lightning or OpenCV behind it)
 _LAZY = {
+    # pure torch: the charset and the recognizer architectures (importing them registers them in MODELS)
+    "Charset": "lprzoo.charset",
+    "Architecture": "lprzoo.recognize.crnn",
+    "LightCRNNArch": "lprzoo.recognize.crnn",
+    "StandardCRNNArch": "lprzoo.recognize.crnn",
+    "TimmCRNNArch": "lprzoo.recognize.crnn",
     "CRNNModule": "lprzoo.recognize.module",
     "CycleGANModule": "lprzoo.refine.cyclegan",
     "CUTModule": "lprzoo.refine.cut",

@@ -128,6 +128,64 @@ class InterruptedCheckpoint(pl.Callback):
             trainer.strategy.remove_checkpoint(self.ckpt_path)
 
 
+class LogProgress(pl.Callback):
+    """Progress as log lines, for logs that are files or pipes (CI, ``nohup``, ``tee``), where no bar is drawn.
+
+    A line every ``interval`` seconds while training (epoch, step, loss, elapsed, ETA from the trainer's estimated
+    steps) and one per validation with its metrics.  In a terminal the rich bar shows the same, so the CLI adds this
+    callback only when stderr is not one.
+
+    Args:
+        interval: seconds between training lines; default ``$LPRZOO_LOG_EVERY_S`` or 30.
+    """
+
+    def __init__(self, interval: float | None = None) -> None:
+        self.interval = float(os.environ.get("LPRZOO_LOG_EVERY_S", 30)) if interval is None else interval
+        self._start = self._last = 0.0
+        self._first_step = 0
+
+    @rank_zero_only
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        import time
+
+        self._start = self._last = time.monotonic()
+        self._first_step = trainer.global_step  # a resumed run's ETA counts only the steps it takes itself
+
+    @rank_zero_only
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        total = trainer.estimated_stepping_batches
+        done = trainer.global_step - self._first_step
+        left = max(total - trainer.global_step, 0) if total != float("inf") else 0
+        eta = (now - self._start) / max(done, 1) * left
+        loss = trainer.callback_metrics.get("train/loss")
+        log.info(
+            "epoch %d/%d  step %d/%s  loss %s  elapsed %s  ETA %s",
+            trainer.current_epoch + 1, trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?",
+            trainer.global_step, int(total) if total != float("inf") else "?",
+            f"{float(loss):.4f}" if loss is not None else "–", _clock(now - self._start), _clock(eta),
+        )  # fmt: skip
+
+    @rank_zero_only
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = {k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k[:4] == "val/"}
+        if metrics:
+            summary = "  ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
+            log.info("validation after epoch %d (step %d): %s", trainer.current_epoch + 1, trainer.global_step, summary)
+
+
+def _clock(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{s:02d}"
+
+
 class RunSummary(pl.Callback):
     """Says where checkpoints, logs and pictures of a run went, and the final validation metrics."""
 

@@ -15,11 +15,27 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps unique names to builders (functions or classes) of one kind of plugin."""
+    """Maps unique names to builders (functions or classes) of one kind of plugin.
 
-    def __init__(self, kind: str) -> None:
+    Args:
+        kind: what is registered, for messages.
+        builtins: the module that registers the built-in entries, imported on the first lookup, so that importing
+            the registry (and ``import lprzoo``) stays light.
+    """
+
+    def __init__(self, kind: str, builtins: str | None = None) -> None:
         self.kind = kind
+        self.builtins = builtins
         self._entries: dict[str, T] = {}
+
+    @property
+    def _loaded(self) -> dict[str, T]:
+        if self.builtins is not None:
+            import importlib
+
+            module, self.builtins = self.builtins, None
+            importlib.import_module(module)
+        return self._entries
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         """Decorator: ``@MODELS.register("lightcrnn-1.2")``. The name defaults to the object's ``__name__``."""
@@ -35,7 +51,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         try:
-            return self._entries[name]
+            return self._loaded[name]
         except KeyError:
             close = fnmatch.filter(self._entries, f"*{name.split('-')[0]}*")
             hint = f" Did you mean one of {close}?" if close else ""
@@ -43,22 +59,22 @@ class Registry(Generic[T]):
 
     def list(self, pattern: str = "*", exclude: str | None = None) -> list[str]:
         """Sorted names matching ``pattern`` (fnmatch), minus those matching ``exclude``."""
-        names = fnmatch.filter(self._entries, pattern)
+        names = fnmatch.filter(self._loaded, pattern)
         if exclude:
             names = [n for n in names if not fnmatch.fnmatch(n, exclude)]
         return sorted(names)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._loaded
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._entries))
+        return iter(sorted(self._loaded))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._loaded)
 
 
-MODELS: Registry[Callable] = Registry("model")
+MODELS: Registry[Callable] = Registry("model", builtins="lprzoo.recognize.crnn")
 DATAMODULES: Registry[type] = Registry("datamodule")
 
 

@@ -145,3 +145,13 @@ def print_zoo(markdown: bool = False, write: bool = False) -> None:
     if not console.is_terminal:
         console = Console(width=160)  # a pipe or a log file: do not squeeze the columns
     console.print(table)
+
+
+def zoo(markdown: bool = False, write_docs: bool = False) -> None:
+    """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
+
+    Args:
+        markdown: print a markdown table (as in README and docs/zoo.md) instead of a rich table.
+        write_docs: refresh the zoo table in README.md and docs/zoo.md (maintainers).
+    """
+    print_zoo(markdown, write_docs)
