@@ -3,8 +3,8 @@
 The chain that the measurements in ``docs/adaptation.md`` chose, with fixed defaults and no per-camera flag:
 
 1. **Start** from a reader trained without any data of the camera (``--start``, by default the zoo's
-   ``lightcrnn-1.2-blend-cjk``: real crops blended with all-province renders whose province glyph varies in weight,
-   stroke and size).
+   ``lightcrnn-1.2-blend-cjk``: real crops blended with all-province renders whose province glyph is drawn in four
+   weights).
 2. **Round k**: read the pool with the current reader (beam top-1); keep a reading that fits a plate grammar and whose
    probability is at least ``min_confidence`` (:mod:`lprzoo.pseudo`); fine-tune from the current reader on the
    labelled source crops (``--source``) blended with renders (rehearsal: the provinces and colours the source lacks)
@@ -45,6 +45,8 @@ DEFAULT_START = "lightcrnn-1.2-blend-cjk"
 STATE_FILE = "adapt.json"
 # the blend of a self-training round (docs/adaptation.md: the shares of lightcrnn-1.2-adapt-cjk's rounds)
 SHARES = {"real_weight": 0.45, "render_weight": 0.30, "pseudo_weight": 0.25}
+# the progress bar counts training steps; reading one pool crop takes about this share of a step (beam search, CPU)
+STEPS_PER_CROP = 1 / 16
 
 
 @dataclass
@@ -83,12 +85,12 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 class ChainProgress:
     """One bar over the whole chain (rich, with an ETA) in a terminal; a log line every ``interval`` s elsewhere."""
 
-    def __init__(self, total: int, interval: float = 30.0, enabled: bool = True) -> None:
+    def __init__(self, total: float, interval: float = 30.0, enabled: bool = True) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
@@ -97,9 +99,10 @@ class ChainProgress:
         console = Console(stderr=True)
         self.terminal = console.is_terminal and enabled
         self.interval, self.last_line, self.start = interval, time.monotonic(), time.monotonic()
-        self.total, self.done, self.what = total, 0, ""
+        self.total, self.done, self.what = total, 0.0, ""
+        self.resumed_at = 0.0  # work done by an earlier, interrupted run: not counted in the ETA's rate
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not self.terminal,
         )  # fmt: skip
         self.task = self.progress.add_task("adapt", total=total)
@@ -116,19 +119,27 @@ class ChainProgress:
         self.progress.update(self.task, description=what)
         log.info("adapt: %s", what)
 
-    def resize(self, total: int) -> None:
+    def resize(self, total: float) -> None:
         self.total = max(total, self.done)
         self.progress.update(self.task, total=self.total)
 
-    def advance(self, n: int = 1) -> None:
+    def skip(self, n: float) -> None:
+        """Work an interrupted run already did."""
+        self.advance(n)
+        self.resumed_at = self.done
+
+    def advance(self, n: float = 1) -> None:
         self.done += n
         self.progress.advance(self.task, n)
         now = time.monotonic()
         if not self.terminal and now - self.last_line >= self.interval:
             self.last_line = now
             elapsed = now - self.start
-            eta = elapsed / max(self.done, 1) * (self.total - self.done)
-            log.info("adapt: %s  %d/%d  elapsed %s  ETA %s", self.what, self.done, self.total, _hms(elapsed), _hms(eta))
+            eta = elapsed / max(self.done - self.resumed_at, 1e-9) * (self.total - self.done)
+            log.info(
+                "adapt: %s  %.0f %%  elapsed %s  ETA %s", self.what, 100 * self.done / max(self.total, 1e-9),
+                _hms(elapsed), _hms(eta),
+            )  # fmt: skip
 
 
 def _hms(seconds: float) -> str:
@@ -176,7 +187,7 @@ def adapt(
     train_size: int | None = None,
     batch_size: int = 32,
     lr: float = 1e-3,
-    glyph_jitter: bool = True,
+    glyph_jitter: bool = False,
     num_workers: int = 1,
     accelerator: str = "auto",
     min_pool: int = MIN_POOL,
@@ -202,8 +213,9 @@ def adapt(
         train_size: items per epoch (default: every source crop about once per epoch).
         batch_size: training batch size.
         lr: AdamW's peak learning rate (one-cycle schedule per round).
-        glyph_jitter: the rehearsal renders vary the province glyph's stroke and size
-            (:class:`~lprzoo.render.fonts.GlyphJitter`) besides its weight (four Noto Sans CJK weights).
+        glyph_jitter: the rehearsal renders also vary the province glyph's stroke and size
+            (:class:`~lprzoo.render.fonts.GlyphJitter`), beyond its four Noto Sans CJK weights; off by default: it
+            changed neither real/val nor render-31 in the fine-tune (docs/adaptation.md).
         num_workers: data loader workers.
         accelerator: ``auto`` (a GPU when there is one), ``cpu`` or ``gpu``.
         min_pool: the fewest crops accepted.
@@ -283,9 +295,9 @@ def _run_chain(
         _write_json(state_path, state)
 
     previous_rows: list[dict] | None = None
-    total = config["max_rounds"] * (pool + steps)
-    with ChainProgress(total, enabled=show) as bar:
-        bar.advance(sum(pool + (r.steps if r.trained else 0) for r in rounds))
+    reading = pool * STEPS_PER_CROP
+    with ChainProgress(config["max_rounds"] * (reading + steps), enabled=show) as bar:
+        bar.skip(sum(reading + (r.steps if r.trained else 0) for r in rounds))
         k = len([r for r in rounds if r.trained]) + 1
         while state["stopped"] is None:
             if k > config["max_rounds"]:
@@ -298,7 +310,7 @@ def _run_chain(
             if len(rounds) < k or not (pseudo / "labels.tsv").is_file():
                 bar.describe(f"round {k}: reading the pool ({pool} crops)")
                 reader = load(current, beam_width=10, top_n=3)
-                rows = label_pool(reader, files, config["min_confidence"], bar.advance)
+                rows = label_pool(reader, files, config["min_confidence"], lambda: bar.advance(STEPS_PER_CROP))
                 write_pseudo_labels(rows, pseudo)
                 record = RoundRecord(round=k, reader=str(current))
                 rounds[k - 1 : k] = [record]
@@ -355,7 +367,7 @@ def _run_chain(
             record.model = str(_export_round(ckpt, folder / "model.safetensors"))
             record.trained = True
             previous_rows = rows
-            bar.resize(bar.done + (config["max_rounds"] - k) * (pool + steps))
+            bar.resize(bar.done + (config["max_rounds"] - k) * (reading + steps))
             save()
             k += 1
         bar.describe("writing the adapted reader and its report")
