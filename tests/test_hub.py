@@ -135,3 +135,85 @@ def test_remote_ckpt_path_is_refused_before_lightning_sees_it(server, tmp_path, 
     local.write_bytes(buffer.getvalue())
     assert main(["predict", "--ckpt_path", str(local), "--data.predict", str(tmp_path)]) == 2
     assert not (tmp_path / "PWNED").exists()
+
+
+def _zoo_with(tmp_path: Path, weights: tuple[Path, str], url: str | None = None) -> Path:
+    zoo = tmp_path / "zoo"
+    zoo.mkdir(exist_ok=True)
+    (zoo / "tiny.safetensors").write_bytes(weights[0].read_bytes())
+    extra = f"  url: {url}\n" if url else ""
+    (zoo / "tiny.yaml").write_text(
+        f"name: tiny\nkind: recognizer\nweights:\n  file: tiny.safetensors\n  sha256: {weights[1]}\n{extra}"
+    )
+    return zoo
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_tampered_zoo_file_is_refused_never_served(weights, tmp_path, monkeypatch):
+    import lprzoo
+
+    zoo = _zoo_with(tmp_path, weights)
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    assert lprzoo.load("tiny").record.name == "tiny"
+    _flip_a_byte(zoo / "tiny.safetensors")  # one flipped byte: another model under the zoo name
+    with pytest.raises(CheckpointError, match="does not match zoo entry 'tiny'"):
+        lprzoo.load("tiny")
+
+
+def test_a_tampered_zoo_file_with_a_url_is_fetched_again(server, weights, tmp_path, monkeypatch):
+    import lprzoo
+
+    _, base, handler = server
+    zoo = _zoo_with(tmp_path, weights, url=f"{base}/tiny.safetensors")
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    _flip_a_byte(zoo / "tiny.safetensors")
+    path, _ = resolve("tiny")
+    assert handler.hits == 1 and sha256_file(path) == weights[1] and path.is_relative_to(tmp_path / "cache")
+    assert lprzoo.load("tiny").record.name == "tiny"
+
+
+def test_a_tampered_cached_download_is_fetched_again(server, weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    _, base, handler = server
+    url = f"{base}/tiny.safetensors#sha256={weights[1]}"
+    path, _ = resolve(url)
+    _flip_a_byte(path)
+    again, _ = resolve(url)
+    assert again == path and handler.hits == 2 and sha256_file(again) == weights[1]
+
+
+def test_a_trickling_server_meets_the_total_deadline(weights, tmp_path, monkeypatch):
+    """A server sending one byte at a time never trips a per-read timeout; the whole download has a deadline."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def trickle():
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        try:
+            for _ in range(200):
+                conn.sendall(b"x")
+                time.sleep(0.1)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LPRZOO_DOWNLOAD_DEADLINE_S", "1.5")
+    start = time.monotonic()
+    with pytest.raises(CheckpointError, match="longer than 1.5 s"):
+        resolve(f"http://127.0.0.1:{listener.getsockname()[1]}/w.safetensors#sha256={weights[1]}")
+    assert time.monotonic() - start < 5
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]

@@ -10,7 +10,10 @@ Resolution order of :func:`resolve` (issue "zoo"; torchvision ``Weights`` / timm
    cache.  A URL without a hash is refused: nothing unverified is ever read, and nothing is ever unpickled.
 
 Downloads are atomic (a temporary file renamed into place only once its sha256 matches), so an interrupted or
-corrupt download leaves nothing in the cache.  The cache is ``~/.cache/lprzoo`` or ``$LPRZOO_CACHE``; the zoo folder
+corrupt download leaves nothing in the cache, and have a total deadline, not only a per-read timeout.  Every zoo file
+and cached download is checked against its record's sha256 the first time a process uses it (then remembered by its
+path, size and modification time): a cached file that fails is fetched again, a zoo file that fails is refused.
+The cache is ``~/.cache/lprzoo`` or ``$LPRZOO_CACHE``; the zoo folder
 is the repository's ``zoo/`` or ``$LPRZOO_ZOO``.
 """
 
@@ -38,6 +41,22 @@ def zoo_dir() -> Path:
 def cache_dir() -> Path:
     """The user cache of downloaded weights: ``$LPRZOO_CACHE`` or ``~/.cache/lprzoo``."""
     return Path(os.environ.get("LPRZOO_CACHE", Path.home() / ".cache" / "lprzoo")).expanduser()
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, for this process
+DOWNLOAD_DEADLINE_S = 600.0  # a whole download, whatever the server's pace ($LPRZOO_DOWNLOAD_DEADLINE_S)
+
+
+def verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` holds the bytes whose sha256 is ``sha256`` (hashed once per process and file version)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_file(path)
+    return _VERIFIED[key] == sha256.lower()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -85,23 +104,35 @@ def zoo_records() -> dict[str, ZooRecord]:
     return {r.name: r for r in records}
 
 
-def download(url: str, sha256: str, target: Path, progress: bool = True) -> Path:
+def download(url: str, sha256: str, target: Path, progress: bool = True, deadline_s: float | None = None) -> Path:
     """Fetch ``url`` into ``target`` atomically, verifying ``sha256``; a second call finds it in place.
 
+    A file already at ``target`` whose hash differs (tampered or corrupt) is fetched again.
+
     Raises:
-        CheckpointError: the download failed or its hash differs; nothing is left at ``target``.
+        CheckpointError: the download failed, took longer than ``deadline_s`` in all (default
+            ``$LPRZOO_DOWNLOAD_DEADLINE_S`` or 600 s) or its hash differs; nothing is left at ``target``.
     """
-    if target.is_file() and sha256_file(target) == sha256.lower():
+    import time
+
+    if target.is_file() and verified(target, sha256):
         return target
+    if deadline_s is None:
+        deadline_s = float(os.environ.get("LPRZOO_DOWNLOAD_DEADLINE_S", DOWNLOAD_DEADLINE_S))
+    give_up = time.monotonic() + deadline_s
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=min(60, deadline_s)) as response:
             total = int(response.headers.get("Content-Length") or 0)
             bar = _bar(progress, total, target.name)
-            while block := response.read(1 << 20):
+            while block := response.read1(1 << 20):  # returns what has arrived: the deadline is checked per block
+                if time.monotonic() > give_up:
+                    if bar is not None:
+                        bar[0].stop()
+                    raise CheckpointError(url, f"download took longer than {deadline_s:g} s; gave up (nothing kept)")
                 out.write(block)
                 digest.update(block)
                 if bar is not None:
@@ -155,13 +186,21 @@ def resolve(source: str | Path) -> tuple[Path, ZooRecord | None]:
     if text in records:
         record = records[text]
         local = zoo_dir() / record.file
-        if local.is_file():
-            return local, record
         cached = cache_dir() / record.sha256[:16] / Path(record.file).name
-        if cached.is_file():
+        if local.is_file():
+            if verified(local, record.sha256):
+                return local, record
+            if not record.url:
+                raise CheckpointError(
+                    local, f"does not match zoo entry {text!r}'s sha256 (changed or corrupt); refused: restore it "
+                    f"(git checkout {local.parent.name}/{local.name}) or delete it"
+                )  # fmt: skip
+        if cached.is_file() and verified(cached, record.sha256):
             return cached, record
         if record.url:
-            return download(record.url, record.sha256, cached), record
+            return download(record.url, record.sha256, cached), record  # also replaces a cached file that failed
+        if cached.is_file():
+            raise CheckpointError(cached, f"does not match zoo entry {text!r}'s sha256 and the record has no url")
         raise CheckpointError(local, f"zoo entry {text!r}: weights file missing and the record has no url")
     if "/" in text or text.endswith((".ckpt", ".safetensors", ".pt", ".pth")):
         raise MissingInputError(f"no weights at {path}")
