@@ -39,8 +39,15 @@ FAKE_DECODE = textwrap.dedent(
 )
 
 
-def _fake_decode() -> None:
+def _fake_decode(monkeypatch) -> None:
+    """FAKE_DECODE in this process, undone after the test."""
+    import lprzoo.reader as reader_module
+
+    original = reader_module.PlateReader.decode
     exec(FAKE_DECODE, {})
+    patched = reader_module.PlateReader.decode
+    reader_module.PlateReader.decode = original
+    monkeypatch.setattr(reader_module.PlateReader, "decode", patched)  # restores the original afterwards
 
 
 @pytest.fixture
@@ -61,10 +68,10 @@ def _args(tiny: dict[str, Path], out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_adapt_runs_end_to_end_and_writes_a_loadable_reader_with_its_record(tiny, tmp_path):
+def test_adapt_runs_end_to_end_and_writes_a_loadable_reader_with_its_record(tiny, tmp_path, monkeypatch):
     import lprzoo
 
-    _fake_decode()
+    _fake_decode(monkeypatch)
     out = tmp_path / "run"
     assert main(_args(tiny, out, "--name", "tiny-adapted", "--max_rounds", "3")) == 0
     state = json.loads((out / "adapt.json").read_text(encoding="utf-8"))
@@ -78,6 +85,7 @@ def test_adapt_runs_end_to_end_and_writes_a_loadable_reader_with_its_record(tiny
     weights = out / "tiny-adapted.safetensors"
     reader = lprzoo.load(str(weights))
     assert reader.record.arch == "test-lightcrnn-tiny"
+    assert reader.record.calibration is not None and reader.record.calibration.plates == 24  # the source's val
     assert isinstance(reader(str(sorted(tiny["pool"].iterdir())[0])).text, str)
     from safetensors import safe_open
 
@@ -100,7 +108,7 @@ def _rows(folder: Path) -> list[dict]:
     return [json.loads(x) for x in (folder / "pseudo" / "pseudo.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def test_adapt_killed_during_training_resumes_and_ends_as_an_uninterrupted_run(tiny, tmp_path):
+def test_adapt_killed_during_training_resumes_and_ends_as_an_uninterrupted_run(tiny, tmp_path, monkeypatch):
     """SIGKILL once round 1 has a checkpoint (mid-round), then ``--resume``: the chain finishes two rounds."""
     out = tmp_path / "killed"
     args = _args(tiny, out, "--max_rounds", "2", "--stop_growth", "0", "--epochs_per_round", "3")
@@ -126,7 +134,7 @@ def test_adapt_killed_during_training_resumes_and_ends_as_an_uninterrupted_run(t
     assert state["result"] is None and not state["rounds"][0]["trained"]
     # without --resume the folder is refused; with it the chain continues
     assert main(args) == 2
-    _fake_decode()
+    _fake_decode(monkeypatch)
     assert main([*args, "--resume", "true"]) == 0
     state = json.loads((out / "adapt.json").read_text(encoding="utf-8"))
     assert [r["trained"] for r in state["rounds"]] == [True, True]

@@ -15,6 +15,9 @@ The chain that the measurements in ``docs/adaptation.md`` chose, with fixed defa
    chain stops and the last trained reader is the result.  It also stops after ``max_rounds`` rounds, or when the
    next round would not fit in the time budget (its estimate: the slowest round so far).
 
+The adapted reader's confidence is calibrated on the labelled source crops ``--val`` (:mod:`lprzoo.calibrate`), so
+``lprzoo.load(file, min_precision=0.99)`` can choose a reject threshold.
+
 Everything is written under ``--out``: ``adapt.json`` (the state, rewritten atomically after every stage, which
 ``--resume`` continues from; a round's training resumes from its ``last.ckpt``), one folder per round (pseudo-labels,
 checkpoints, logs), ``<name>.safetensors`` + ``<name>.yaml`` (a zoo-format entry: ``lprzoo.load``, ``export`` and
@@ -497,6 +500,13 @@ def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> P
     config = state["config"]
     net, record = load_recognizer(trained[-1].model)
     record.name = config["name"]
+    if config["val"]:  # calibrated on the labelled source crops: the camera's labels are never used
+        from lprzoo.calibrate import fit_calibration
+        from lprzoo.evaluate import labelled_images
+        from lprzoo.reader import PlateReader
+
+        images, labels = labelled_images(config["val"], record.charset)
+        record.calibration = fit_calibration(PlateReader(net, record), images, labels, 0.99, config["val"])
     weights = root / f"{config['name']}.safetensors"
     adaptation = {
         "pool": state["pool"],

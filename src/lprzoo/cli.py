@@ -35,6 +35,10 @@ VERBS = {
         "label unlabelled crops with a model: beam top-1, plate grammar, confidence threshold",
         "lprzoo.pseudo:pseudo_label",
     ),
+    "calibrate": (
+        "fit a reader's confidence on held-out labelled crops; store it and a reject threshold in its record",
+        "lprzoo.calibrate:calibrate",
+    ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", "lprzoo.zoo_table:zoo"),
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", "lprzoo.publish:publish"),
     "publish-generator": (

@@ -117,3 +117,16 @@ def prefix_beam_search(
         char_conf = g.char_confidences if g.text == best_text else []
         results.append(Prediction(best_text, best_p, char_conf, topn))
     return results
+
+
+def text_probabilities(log_probs: torch.Tensor, texts: list[str], charset: Charset) -> list[float]:
+    """The total CTC probability of each labelling ``texts[b]`` under ``log_probs[b]`` ``(B, T, K)`` (Eq. 3-4):
+    exact, by the forward algorithm of ``torch.nn.functional.ctc_loss``; an empty text is the all-blank path."""
+    targets = [charset.encode(t) for t in texts]
+    lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
+    flat = torch.tensor([i for t in targets for i in t], dtype=torch.long)
+    steps = torch.full((len(texts),), log_probs.shape[1], dtype=torch.long)
+    nll = torch.nn.functional.ctc_loss(
+        log_probs.float().transpose(0, 1), flat, steps, lengths, blank=BLANK, reduction="none", zero_infinity=False
+    )  # (B,)
+    return [float(p) for p in torch.exp(-nll)]

@@ -18,7 +18,7 @@ from torch import nn
 
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
-from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search
+from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
 from lprzoo.weights import RecognizerRecord, load_recognizer
 
@@ -36,6 +36,9 @@ class PlateReading:
         topn: ``[(text, probability), ...]``, best first.
         valid: whether ``text`` fits a plate grammar (``spec`` names which: blue, yellow, green, ...).
         source: the file name, or ``"<array>"`` / ``"<tensor>"`` / ``"<PIL>"``.
+        raw_confidence: ``text``'s probability before calibration (equal to ``confidence`` without one).
+        accepted: whether ``confidence`` reaches the reader's operating point (``lprzoo.load(...,
+            min_precision=0.99)`` or the record's calibrated threshold); ``None`` when the reader has none.
     """
 
     text: str
@@ -45,6 +48,8 @@ class PlateReading:
     valid: bool = False
     spec: str | None = None
     source: str = ""
+    raw_confidence: float | None = None
+    accepted: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +107,8 @@ class PlateReader:
         beam_width: prefix beam width (1: greedy); default the record's.
         top_n: readings returned per plate; default the record's.
         batch_size: images per forward pass.
+        threshold: accept readings whose confidence reaches it (``PlateReading.accepted``); default the record's
+            calibrated operating point, if any.
     """
 
     def __init__(
@@ -112,6 +119,7 @@ class PlateReader:
         beam_width: int | None = None,
         top_n: int | None = None,
         batch_size: int = 64,
+        threshold: float | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
@@ -120,16 +128,25 @@ class PlateReader:
         self.beam_width = record.beam_width if beam_width is None else beam_width
         self.top_n = record.top_n if top_n is None else top_n
         self.batch_size = batch_size
+        calibration = record.calibration
+        self.temperature = calibration.temperature if calibration is not None else 1.0
+        if threshold is None and calibration is not None and calibration.threshold > 0:
+            threshold = calibration.threshold
+        self.threshold = threshold
 
     def __repr__(self) -> str:
         name = self.record.name or self.record.arch
         return f"PlateReader({name!r}, {self.charset!r}, beam_width={self.beam_width}, device={str(self.device)!r})"
 
     @torch.inference_mode()
-    def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
-        """``uint8 (B, 3, H, W)`` plates -> log-probabilities ``(B, T, K)`` on the CPU."""
+    def logits(self, plates: torch.Tensor) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` plates -> the network's raw scores ``(B, T, K)`` on the CPU (no calibration)."""
         x = plates.to(self.device).float().div_(255.0)  # (B, 3, H, W) in [0, 1]
-        return self.net(x).float().log_softmax(-1).cpu()  # (B, T, K)
+        return self.net(x).float().cpu()  # (B, T, K)
+
+    def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` plates -> calibrated log-probabilities ``(B, T, K)`` (the record's temperature)."""
+        return (self.logits(plates) / self.temperature).log_softmax(-1)  # (B, T, K)
 
     def decode(self, log_probs: torch.Tensor) -> list[Prediction]:
         if self.beam_width > 1:
@@ -145,10 +162,17 @@ class PlateReader:
 
         def flush() -> list[PlateReading]:
             plates = torch.stack([t for t, _ in batch])  # (B, 3, H, W) uint8
+            logits = self.logits(plates)  # (B, T, K)
+            predictions = self.decode((logits / self.temperature).log_softmax(-1))
+            raw = [p.confidence for p in predictions]
+            if self.temperature != 1.0:  # the same readings' probabilities before calibration
+                raw = text_probabilities(logits.log_softmax(-1), [p.text for p in predictions], self.charset)
             out = []
-            for (_, name), p in zip(batch, self.decode(self.log_probs(plates))):
+            for (_, name), p, r in zip(batch, predictions, raw):
                 spec = plate_spec_of(p.text)
-                out.append(PlateReading(p.text, p.confidence, p.char_confidences, p.topn, spec is not None, spec, name))
+                accepted = None if self.threshold is None else p.confidence >= self.threshold
+                valid, chars = spec is not None, p.char_confidences
+                out.append(PlateReading(p.text, p.confidence, chars, p.topn, valid, spec, name, r, accepted))
             batch.clear()
             return out
 
@@ -189,6 +213,7 @@ def load(
     batch_size: int = 64,
     runtime: Runtime = "torch",
     threads: int | None = None,
+    min_precision: float | None = None,
 ) -> PlateReader:
     """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
     hashed URL.
@@ -198,6 +223,8 @@ def load(
             ``onnx-int8-lstm8`` (LSTMs dynamically quantized too) run the same model in ONNX Runtime (exported once,
             cached in the user cache).
         threads: ONNX Runtime intra-op threads (default: its own choice).
+        min_precision: accept readings (``PlateReading.accepted``) at the lowest confidence threshold that kept this
+            precision on the record's calibration plates (``lprzoo calibrate``); default the record's threshold.
 
     Example::
 
@@ -209,6 +236,20 @@ def load(
 
         path = Path(source) if str(source).endswith(".onnx") else _onnx_file(source, runtime)
         record, _ = read_onnx_record(path)
-        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size)
+        threshold = _threshold(record, min_precision, source)
+        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size, threshold)
     net, record = load_recognizer(source, device)
-    return PlateReader(net, record, device, beam_width, top_n, batch_size)
+    return PlateReader(net, record, device, beam_width, top_n, batch_size, _threshold(record, min_precision, source))
+
+
+def _threshold(record: RecognizerRecord, min_precision: float | None, source: str | Path) -> float | None:
+    if min_precision is None:
+        return None
+    if not 0 < min_precision <= 1:
+        raise LprzooError(f"min_precision must lie in (0, 1], got {min_precision}")
+    if record.calibration is None or not record.calibration.curve:
+        raise LprzooError(
+            f"{source}: has no calibration to choose a threshold from; run `lprzoo calibrate --model {source} "
+            "--data <labelled crops> --out <file>.safetensors`"
+        )
+    return record.calibration.threshold_for(min_precision)

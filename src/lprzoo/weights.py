@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from lprzoo.batch import INPUT, InputContract
+from lprzoo.calibration import Calibration
 from lprzoo.charset import Charset
 from lprzoo.errors import CheckpointError
 from lprzoo.hub import ZooRecord, resolve
@@ -43,6 +44,7 @@ class RecognizerRecord:
     beam_width: int = 10
     top_n: int = 5
     name: str | None = None  # the zoo name, when it came from the zoo
+    calibration: Calibration | None = None  # temperature and operating points (lprzoo calibrate)
 
     @property
     def charset(self) -> Charset:
@@ -51,12 +53,15 @@ class RecognizerRecord:
     def to_json(self) -> str:
         d = asdict(self)
         d["input"] = self.input.to_dict()
+        if self.calibration is None:
+            del d["calibration"]  # records without one stay as they were
         return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RecognizerRecord:
         d = dict(d)
         d["input"] = InputContract.from_dict(d["input"]) if "input" in d else INPUT
+        d["calibration"] = Calibration.from_dict(d.get("calibration"))
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     @classmethod

@@ -1,0 +1,155 @@
+"""``lprzoo calibrate``: fit a reader's confidence on held-out labelled plates and store it in its record.
+
+Word-level temperature scaling (:mod:`lprzoo.calibration`): the network runs once, then for each temperature of
+a grid the beam top-1 and its probability are recomputed from ``logits / T``; the temperature with the lowest
+negative log-likelihood of "the top reading is right" wins.  The record then carries the temperature, the
+precision-coverage curve on those plates and the threshold for ``min_precision``, so every runtime (torch, ONNX,
+int8) reads calibrated confidences and ``PlateReading.accepted``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lprzoo.calibration import (
+    Calibration,
+    coverage_at,
+    expected_calibration_error,
+    fit_temperature,
+    reliability,
+    risk_coverage,
+)
+from lprzoo.decode import prefix_beam_search
+from lprzoo.errors import LprzooError
+
+log = logging.getLogger(__name__)
+
+
+def top_readings(logits: torch.Tensor, charset, temperature: float, beam_width: int) -> list[tuple[str, float]]:
+    """Beam top-1 ``(text, probability)`` of every plate under ``logits / temperature`` ``(B, T, K)``."""
+    predictions = prefix_beam_search((logits / temperature).log_softmax(-1), charset, beam_width, 1)
+    return [(p.text, p.confidence) for p in predictions]
+
+
+def fit_calibration(
+    reader, images: torch.Tensor, labels: Sequence[str], min_precision: float = 0.99, fitted_on: str = ""
+) -> Calibration:
+    """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``)."""
+    logits = torch.cat([reader.logits(images[i : i + 256]) for i in range(0, len(images), 256)])  # (N, T, K)
+    width = max(reader.beam_width, 1)
+
+    def readings(t: float) -> tuple[np.ndarray, np.ndarray]:
+        top = top_readings(logits, reader.charset, t, width)
+        return np.array([p for _, p in top]), np.array([text == label for (text, _), label in zip(top, labels)])
+
+    raw_conf, raw_ok = readings(1.0)
+    temperature = fit_temperature(lambda t: readings(t)[0], raw_ok)
+    conf, ok = readings(temperature)
+    curve = risk_coverage(conf, ok)
+    calibration = Calibration(
+        temperature=round(temperature, 4),
+        min_precision=min_precision,
+        fitted_on=fitted_on,
+        plates=len(labels),
+        ece_before=round(expected_calibration_error(raw_conf, raw_ok), 4),
+        ece_after=round(expected_calibration_error(conf, ok), 4),
+        curve=[[round(v, 6) for v in row] for row in curve],
+    )
+    calibration.threshold = calibration.threshold_for(min_precision)
+    return calibration
+
+
+def confidence_report(confidence: Sequence[float], correct: Sequence[bool], title: str, out: Path) -> dict[str, Any]:
+    """ECE, coverage at 99 % / 99.5 % precision, and two pictures: a reliability diagram and a risk-coverage curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    curve = risk_coverage(confidence, correct)
+    figures = {
+        "plates": len(confidence),
+        "RA": round(float(np.mean(correct)), 4) if len(correct) else 0.0,
+        "ECE": round(expected_calibration_error(confidence, correct), 4),
+        "mean_confidence": round(float(np.mean(confidence)), 4) if len(confidence) else 0.0,
+        "coverage@99": round(coverage_at(curve, 0.99), 4),
+        "coverage@99.5": round(coverage_at(curve, 0.995), 4),
+    }
+    slug = title.replace("/", "-").replace(" ", "_")
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
+    bins = reliability(confidence, correct)
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.bar([c for c, _, _ in bins], [a for _, a, _ in bins], width=0.08, alpha=0.7, label="accuracy per bin")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{title}: ECE {figures['ECE']:.3f}")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / f"reliability_{slug}.png")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
+    ax.plot([c for _, _, c in curve], [1 - p for _, p, _ in curve], lw=1.5)
+    ax.set(xlabel="coverage (share of plates accepted)", ylabel="risk (share of accepted readings wrong)",
+           xlim=(0, 1), ylim=(0, max(0.05, 1.05 * max((1 - p for _, p, _ in curve), default=0))),
+           title=f"{title}: {100 * figures['coverage@99']:.0f} % at 99 % precision")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(out / f"risk_coverage_{slug}.png")
+    plt.close(fig)
+    return figures
+
+
+def calibrate(
+    model: str = "",
+    data: str = "../shared/data/real/val",
+    out: str = "",
+    min_precision: float = 0.99,
+    report: str | None = None,
+) -> Path:
+    """Fit a reader's confidence on held-out labelled plates and write the reader with its calibration.
+
+    Args:
+        model: a zoo name or weights file (``.safetensors`` / ``.ckpt``).
+        data: held-out labelled crops of the cameras it will read (never the set it is judged on).
+        out: the calibrated ``.safetensors`` to write.
+        min_precision: the record's operating point: accept the readings above the lowest threshold that kept this
+            precision on ``data`` (``PlateReading.accepted``; ``lprzoo.load(..., min_precision=)`` picks another).
+        report: a folder for the reliability diagram and the risk-coverage curve, before and after (default: beside
+            ``out``).
+    """
+    from lprzoo.evaluate import labelled_images
+    from lprzoo.reader import PlateReader
+    from lprzoo.weights import load_recognizer, read_weights, save_recognizer
+
+    if not model or not out:
+        raise LprzooError("calibrate: give --model and --out")
+    if not 0 < min_precision <= 1:
+        raise LprzooError(f"calibrate: --min_precision must lie in (0, 1], got {min_precision}")
+    net, record = load_recognizer(model)
+    record = replace(record, calibration=None)
+    reader = PlateReader(net, record)
+    images, labels = labelled_images(data, record.charset)
+    calibration = fit_calibration(reader, images, labels, min_precision, fitted_on=str(data))
+    target = Path(out)
+    floats = [v for v in read_weights(model).state_dict.values() if v.is_floating_point()]
+    dtype = floats[0].dtype if floats and floats[0].dtype in (torch.float16, torch.float32) else torch.float32
+    save_recognizer(target, net, replace(record, calibration=calibration), dtype=dtype)
+    folder = Path(report) if report else target.parent / f"{target.stem}-calibration"
+    before = top_readings(torch.cat([reader.logits(images)]), record.charset, 1.0, reader.beam_width)
+    after = top_readings(torch.cat([reader.logits(images)]), record.charset, calibration.temperature, reader.beam_width)
+    figures = {}
+    for name, top in (("raw", before), ("calibrated", after)):
+        ok = [text == label for (text, _), label in zip(top, labels)]
+        figures[name] = confidence_report([p for _, p in top], ok, f"{Path(data).name} {name}", folder)
+    log.info(
+        "calibrate: temperature %.3f; ECE %.4f -> %.4f on %d plates of %s; threshold %.4f for precision %.3f "
+        "(coverage %.1f %%) -> %s; pictures in %s",
+        calibration.temperature, calibration.ece_before, calibration.ece_after, len(labels), data,
+        calibration.threshold, min_precision, 100 * coverage_at(calibration.curve, min_precision), target, folder,
+    )  # fmt: skip
+    return target

@@ -1,0 +1,134 @@
+"""Calibrated plate confidence and the reject option (beyond the paper; Guo et al. 2017, temperature scaling).
+
+A reader's confidence is the probability of its top reading under the CTC output.  Trained networks are
+over-confident, more so after self-training on their own readings.  A :class:`Calibration` travels in the
+weights' record (so torch, ONNX and int8 readers all apply it):
+
+- ``temperature``: the logits are divided by it before ``log_softmax``; fitted on held-out labelled plates by
+  minimising the negative log-likelihood of "the top reading is right" (word-level temperature scaling);
+- ``curve``: on those plates, for each confidence threshold, the precision and coverage of the readings at or above
+  it, from which ``lprzoo.load(name, min_precision=0.99)`` picks the lowest threshold whose precision is met;
+- ``threshold``: the record's default operating point (``PlateReading.accepted``).
+
+Pure numpy: the reader and every runtime import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(8.0), 25))  # the grid searched; 1.0 is on it
+
+
+@dataclass
+class Calibration:
+    """How a reader's confidences were calibrated, and its operating points.
+
+    Attributes:
+        temperature: logits are divided by this before ``log_softmax``.
+        threshold: readings with calibrated confidence at or above it are ``accepted``.
+        min_precision: the precision ``threshold`` was chosen for, on ``fitted_on``.
+        fitted_on: the labelled plates it was fitted on (never the data a model is judged on).
+        plates: how many.
+        ece_before, ece_after: expected calibration error (10 equal-width bins) on them, raw and calibrated.
+        curve: ``[threshold, precision, coverage]`` rows, thresholds descending, on the calibrated confidences.
+    """
+
+    temperature: float = 1.0
+    threshold: float = 0.0
+    min_precision: float = 0.99
+    fitted_on: str = ""
+    plates: int = 0
+    ece_before: float | None = None
+    ece_after: float | None = None
+    curve: list[list[float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Calibration | None:
+        if not d:
+            return None
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def threshold_for(self, min_precision: float) -> float:
+        """The lowest threshold whose readings reached ``min_precision`` on the calibration plates (1.0 + ε, i.e.
+        reject everything, when none did)."""
+        return threshold_for_precision(self.curve, min_precision)
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """ECE: the bin-size-weighted mean |accuracy - mean confidence| over ``bins`` equal-width confidence bins."""
+    conf, ok = np.asarray(confidence, float), np.asarray(correct, float)
+    if len(conf) == 0:
+        return 0.0
+    index = np.minimum((conf * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.sum() * abs(ok[mask].mean() - conf[mask].mean())
+    return float(total / len(conf))
+
+
+def reliability(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[tuple[float, float, int]]:
+    """Per bin: ``(mean confidence, accuracy, plates)`` (empty bins left out), for a reliability diagram."""
+    conf, ok = np.asarray(confidence, float), np.asarray(correct, float)
+    index = np.minimum((conf * bins).astype(int), bins - 1)
+    return [
+        (float(conf[index == b].mean()), float(ok[index == b].mean()), int((index == b).sum()))
+        for b in range(bins)
+        if (index == b).any()
+    ]
+
+
+def risk_coverage(confidence: Sequence[float], correct: Sequence[bool]) -> list[list[float]]:
+    """``[threshold, precision, coverage]`` at every distinct confidence, thresholds descending."""
+    conf, ok = np.asarray(confidence, float), np.asarray(correct, bool)
+    order = np.argsort(-conf, kind="stable")
+    conf, ok = conf[order], ok[order]
+    right = np.cumsum(ok)
+    rows = []
+    for i in range(len(conf)):
+        if i + 1 < len(conf) and conf[i + 1] == conf[i]:
+            continue  # a threshold accepts every reading of its confidence
+        rows.append([float(conf[i]), float(right[i] / (i + 1)), float((i + 1) / len(conf))])
+    return rows
+
+
+def threshold_for_precision(curve: Sequence[Sequence[float]], min_precision: float) -> float:
+    """The lowest threshold of ``curve`` whose accepted readings have at least ``min_precision``."""
+    if not 0 < min_precision <= 1:
+        raise ValueError(f"min_precision must lie in (0, 1], got {min_precision}")
+    best = 1.0 + 1e-9  # accepts nothing
+    for threshold, precision, _ in curve:  # thresholds descending: the last one that still holds wins
+        if precision >= min_precision:
+            best = threshold
+    return best
+
+
+def coverage_at(curve: Sequence[Sequence[float]], min_precision: float) -> float:
+    """The share of readings accepted at the lowest threshold that keeps ``min_precision``."""
+    threshold = threshold_for_precision(curve, min_precision)
+    return max((coverage for t, _, coverage in curve if t >= threshold), default=0.0)
+
+
+def nll(confidence: np.ndarray, correct: np.ndarray) -> float:
+    p = np.clip(confidence, 1e-7, 1 - 1e-7)
+    return float(-(correct * np.log(p) + (1 - correct) * np.log(1 - p)).mean())
+
+
+def fit_temperature(
+    confidence_at: Callable[[float], np.ndarray],
+    correct: Sequence[bool],
+    temperatures: Sequence[float] = TEMPERATURES,
+) -> float:
+    """The temperature of ``temperatures`` that minimises the NLL of ``correct`` given ``confidence_at(T)``."""
+    ok = np.asarray(correct, float)
+    losses = [nll(np.asarray(confidence_at(float(t)), float), ok) for t in temperatures]
+    return float(temperatures[int(np.argmin(losses))])
