@@ -84,11 +84,12 @@ def confidence_report(confidence: Sequence[float], correct: Sequence[bool], titl
         "coverage@99.5": round(coverage_at(curve, 0.995), 4),
     }
     slug = title.replace("/", "-").replace(" ", "_")
+    plt.rcParams["axes.titlesize"] = 10
     fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
     bins = reliability(confidence, correct)
     ax.plot([0, 1], [0, 1], "k--", lw=1)
     ax.bar([c for c, _, _ in bins], [a for _, a, _ in bins], width=0.08, alpha=0.7, label="accuracy per bin")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{title}: ECE {figures['ECE']:.3f}")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{title}\nECE {figures['ECE']:.3f}")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / f"reliability_{slug}.png")
@@ -97,7 +98,7 @@ def confidence_report(confidence: Sequence[float], correct: Sequence[bool], titl
     ax.plot([c for _, _, c in curve], [1 - p for _, p, _ in curve], lw=1.5)
     ax.set(xlabel="coverage (share of plates accepted)", ylabel="risk (share of accepted readings wrong)",
            xlim=(0, 1), ylim=(0, max(0.05, 1.05 * max((1 - p for _, p, _ in curve), default=0))),
-           title=f"{title}: {100 * figures['coverage@99']:.0f} % at 99 % precision")  # fmt: skip
+           title=f"{title}\ncoverage {100 * figures['coverage@99']:.0f} % at 99 % precision")  # fmt: skip
     fig.tight_layout()
     fig.savefig(out / f"risk_coverage_{slug}.png")
     plt.close(fig)
