@@ -487,3 +487,20 @@ def test_the_model_class_chooses_the_best_checkpoint_metric(tmp_path, plate_fold
     assert all(monitor is None for monitor, _ in monitors(gan))
     chosen = run_cli([*tiny_args(tmp_path, plate_folder), "--checkpoint.monitor", "val/CRA"], run=False)
     assert ("val/CRA", "max") in monitors(chosen)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["render", "--n", "-5", "--out", "{tmp}/r"], "--n and --workers must be at least 1"),
+        (["render", "--spec", "purple", "--out", "{tmp}/r"], "unknown --spec 'purple'"),
+        (["render", "--out", ""], "--out is empty"),
+        (["benchmark", "--models", "x.safetensors", "--runtimes", "tensorrt"], "unknown runtime 'tensorrt'"),
+        (["pseudo-label", "--model", "x.safetensors", "--min_confidence", "1.5"], "--min_confidence must lie in"),
+    ],
+)
+def test_bad_values_of_the_verbs_are_one_line(args, message, tmp_path, caplog, capsys):
+    """Values that were accepted (and then rendered nothing, rendered into the current folder, ran torch under
+    another name, or kept every pseudo-label) are one-line errors with exit code 2."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert message in one_line_error(args, caplog, capsys)

@@ -93,3 +93,38 @@ def test_import_and_load_need_neither_lightning_nor_opencv_nor_jsonargparse(tmp_
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"top_n": 0}, "top_n must be at least 1"), ({"batch_size": 0}, "batch_size must be at least 1"),
+     ({"beam_width": -1}, "beam_width must be at least 1")],
+)  # fmt: skip
+def test_load_refuses_values_below_one(tmp_path, kwargs, message):
+    from lprzoo.errors import LprzooError
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    path = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    with pytest.raises(LprzooError, match=message):
+        lprzoo.load(str(path), **kwargs)
+
+
+def test_empty_and_nan_images_are_refused_not_read(reader):
+    """A 0x0 array or a NaN tensor once got a made-up reading ("川A"); now each is a one-line error."""
+    from lprzoo.errors import LprzooError
+
+    with pytest.raises(LprzooError, match="empty image"):
+        reader(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(LprzooError, match="empty image"):
+        reader(torch.zeros(3, 0, 0))
+    with pytest.raises(LprzooError, match="NaN or infinite"):
+        reader(torch.full((3, 48, 160), float("nan")))
+
+
+def test_a_float_tensor_in_0_255_reads_as_its_uint8_twin(reader, plate_folder):
+    """Floats above 1 are taken as 0-255 (not clamped to a white plate): they read as the uint8 image does."""
+    path = sorted(plate_folder.glob("*.jpg"))[0]
+    tensor = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    assert reader(tensor.float()).text == reader(tensor).text
+    assert reader(tensor.float()).confidence == pytest.approx(reader(tensor).confidence)
+    assert reader(tensor.float() / 255).text == reader(tensor).text

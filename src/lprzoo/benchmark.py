@@ -86,6 +86,12 @@ def benchmark(
     names = [m.strip() for m in models.split(",")]
     chosen = [n for pattern in names for n in sorted(records) if fnmatch.fnmatch(n, pattern)] or names
     runtime_list = [r.strip() for r in runtimes.split(",")]
+    known = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
+    unknown = [r for r in runtime_list if r not in known]
+    if unknown:
+        from lprzoo.errors import LprzooError
+
+        raise LprzooError(f"benchmark: unknown runtime {', '.join(map(repr, unknown))}; use {', '.join(known)}")
     batches = [int(b) for b in batch.split(",")]
     thread_list = [int(t) for t in threads.split(",")]
     rows: list[dict[str, Any]] = []

@@ -101,6 +101,11 @@ def pseudo_label(
 
     if not model:
         raise LprzooError("pseudo-label: give --model (a zoo name, .ckpt or .safetensors)")
+    if not 0 < min_confidence <= 1 or beam_width < 1 or batch_size < 1:
+        raise LprzooError(
+            f"pseudo-label: --min_confidence must lie in (0, 1] and --beam_width, --batch_size be at least 1 "
+            f"(got {min_confidence}, {beam_width}, {batch_size})"
+        )
     files = pool_images(images)
     reader = load(model, beam_width=beam_width, top_n=3, batch_size=batch_size)
     with Progress(transient=True) as progress:

@@ -67,6 +67,8 @@ def _plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tens
     if isinstance(image, Image.Image):
         return pil_to_plate(image, height, width), "<PIL>"
     if isinstance(image, np.ndarray):
+        if image.size == 0:
+            raise LprzooError(f"an empty image ({image.shape}) holds no plate")
         if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
             raise LprzooError(f"a numpy image must be HWC uint8 (1, 3 or 4 channels), got {image.shape} {image.dtype}")
         if image.ndim == 3 and image.shape[2] == 1:
@@ -76,8 +78,15 @@ def _plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tens
         x = image.detach().cpu()
         if x.ndim != 3 or x.shape[0] not in (1, 3):
             raise LprzooError(f"a tensor image must be (3, H, W) or (1, H, W), got {tuple(x.shape)}")
+        if x.numel() == 0:
+            raise LprzooError(f"an empty image ({tuple(x.shape)}) holds no plate")
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise LprzooError("a tensor image holds NaN or infinite values")
         x = x.expand(3, -1, -1) if x.shape[0] == 1 else x
-        x = x.float() if x.dtype == torch.uint8 else x.float().clamp(0, 1) * 255  # uint8 or [0, 1] floats
+        if x.dtype != torch.uint8 and x.float().max() > 1.0 + 1e-3:  # floats in 0-255, not 0-1: read them as such
+            x = x.float().clamp(0, 255)
+        else:
+            x = x.float() if x.dtype == torch.uint8 else x.float().clamp(0, 1) * 255  # uint8 or [0, 1] floats
         x = torch.nn.functional.interpolate(x[None], (height, width), mode="bilinear", antialias=True)[0]
         return x.round().clamp(0, 255).to(torch.uint8), "<tensor>"
     raise LprzooError(
@@ -121,6 +130,9 @@ class PlateReader:
         batch_size: int = 64,
         threshold: float | None = None,
     ) -> None:
+        for name, value in (("beam_width", beam_width), ("top_n", top_n), ("batch_size", batch_size)):
+            if value is not None and value < 1:
+                raise LprzooError(f"{name} must be at least 1, got {value}")
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.record = record

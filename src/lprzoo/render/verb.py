@@ -31,8 +31,15 @@ def render(
         degradations: a preset (default, paper, none) or a typed pipeline whose every degradation is tunable.
         preview: a PNG path for a grid of sample plates.
     """
-    from lprzoo.render import render_to_folder
+    from lprzoo.errors import LprzooError
+    from lprzoo.render import SPECS, render_to_folder
 
+    if n < 1 or workers < 1:
+        raise LprzooError(f"render: --n and --workers must be at least 1, got n={n}, workers={workers}")
+    if not out.strip():
+        raise LprzooError("render: --out is empty; give the folder to render into")
+    if spec not in SPECS:
+        raise LprzooError(f"render: unknown --spec {spec!r}; registered specs: {', '.join(SPECS.list())}")
     labels = render_to_folder(spec, n, out, seed=seed, workers=workers, preview=preview, degradations=degradations)
     log.info("wrote %d plates and %s", n, labels)
     if preview:
