@@ -50,3 +50,46 @@ def test_beam_top1_matches_greedy_on_peaked_output():
         seq += [c, 0]
     lp = frames(seq)
     assert prefix_beam_search(lp, CS)[0].text == greedy_decode(lp, CS)[0].text == "沪B5S0D8"
+
+
+def _blurred_plate(text: str, doubt: dict[int, str], steps: int = 40) -> torch.Tensor:
+    """Log-probs (1, T, K) spelling ``text`` one character per two frames; at positions in ``doubt`` the frame is
+    split 60/40 with another character, and a stray repeat makes wrong-length labellings likely."""
+    probs = torch.full((steps, 68), 1e-4)
+    codes = CS.encode(text)
+    for t in range(steps):
+        i = t // 2
+        if t % 2 == 0 and i < len(codes):
+            probs[t, codes[i]] = 0.6 if i in doubt else 0.95
+            if i in doubt:
+                probs[t, CS.encode(doubt[i])[0]] = 0.35
+        else:
+            probs[t, 0] = 0.7
+            if i < len(codes):
+                probs[t, codes[i]] = 0.25  # the same character again: 京AA... when the blank is skipped
+    return (probs / probs.sum(-1, keepdim=True)).log().unsqueeze(0)
+
+
+def test_grammar_constrained_beam_returns_only_plates_deduplicated():
+    """The unconstrained beam's alternatives include wrong lengths and non-plates; with the grammar every
+    alternative is a valid plate, none repeated, and the right plate (a doubtful province) is among the top 3."""
+    from lprzoo.decode import plate_grammar
+    from lprzoo.render.rules import plate_spec_of
+
+    log_probs = _blurred_plate("豫A12345", doubt={0: "陕", 6: "8"})
+    free = prefix_beam_search(log_probs, CS, beam_width=10, top_n=5)[0]
+    assert any(plate_spec_of(t) is None for t, _ in free.topn)  # junk today
+    constrained = prefix_beam_search(log_probs, CS, beam_width=10, top_n=5, grammar=plate_grammar())[0]
+    texts = [t for t, _ in constrained.topn]
+    assert texts and all(plate_spec_of(t) is not None for t in texts)
+    assert len(texts) == len(set(texts)) and "豫A12345" in texts[:3] and "陕A12345" in texts[:3]
+    probs = [p for _, p in constrained.topn]
+    assert probs == sorted(probs, reverse=True) and all(p > 1e-4 for p in probs)
+
+
+def test_grammar_beam_falls_back_to_the_best_labelling_when_no_plate_survives():
+    from lprzoo.decode import plate_grammar
+
+    a = CS.encode("A")[0]
+    pred = prefix_beam_search(frames([a, 0, a]), CS, beam_width=5, top_n=3, grammar=plate_grammar())[0]
+    assert pred.text in ("", "A", "AA") and len(pred.topn) <= 1

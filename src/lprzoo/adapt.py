@@ -312,7 +312,7 @@ def _run_chain(
             # 1. pseudo-labels (kept from an interrupted run if they were written)
             if len(rounds) < k or not (pseudo / "labels.tsv").is_file():
                 bar.describe(f"round {k}: reading the pool ({pool} crops)")
-                reader = load(current, beam_width=10, top_n=3)
+                reader = load(current, beam_width=10, top_n=3, grammar=False)  # as lprzoo pseudo-label reads
                 rows = label_pool(reader, files, config["min_confidence"], lambda: bar.advance(STEPS_PER_CROP))
                 write_pseudo_labels(rows, pseudo)
                 record = RoundRecord(round=k, reader=str(current))

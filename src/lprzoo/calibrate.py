@@ -32,9 +32,12 @@ from lprzoo.errors import LprzooError
 log = logging.getLogger(__name__)
 
 
-def top_readings(logits: torch.Tensor, charset, temperature: float, beam_width: int) -> list[tuple[str, float]]:
-    """Beam top-1 ``(text, probability)`` of every plate under ``logits / temperature`` ``(B, T, K)``."""
-    predictions = prefix_beam_search((logits / temperature).log_softmax(-1), charset, beam_width, 1)
+def top_readings(
+    logits: torch.Tensor, charset, temperature: float, beam_width: int, grammar=None
+) -> list[tuple[str, float]]:
+    """Beam top-1 ``(text, probability)`` of every plate under ``logits / temperature`` ``(B, T, K)``, decoded as the
+    reader decodes (``grammar``: its :class:`~lprzoo.decode.PlateGrammar`, if any)."""
+    predictions = prefix_beam_search((logits / temperature).log_softmax(-1), charset, beam_width, 1, grammar=grammar)
     return [(p.text, p.confidence) for p in predictions]
 
 
@@ -43,10 +46,10 @@ def fit_calibration(
 ) -> Calibration:
     """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``)."""
     logits = torch.cat([reader.logits(images[i : i + 256]) for i in range(0, len(images), 256)])  # (N, T, K)
-    width = max(reader.beam_width, 1)
+    width, grammar = max(reader.beam_width, 1), getattr(reader, "grammar", None)
 
     def readings(t: float) -> tuple[np.ndarray, np.ndarray]:
-        top = top_readings(logits, reader.charset, t, width)
+        top = top_readings(logits, reader.charset, t, width, grammar)
         return np.array([p for _, p in top]), np.array([text == label for (text, _), label in zip(top, labels)])
 
     raw_conf, raw_ok = readings(1.0)
@@ -141,8 +144,9 @@ def calibrate(
     dtype = floats[0].dtype if floats and floats[0].dtype in (torch.float16, torch.float32) else torch.float32
     save_recognizer(target, net, replace(record, calibration=calibration), dtype=dtype)
     folder = Path(report) if report else target.parent / f"{target.stem}-calibration"
-    before = top_readings(torch.cat([reader.logits(images)]), record.charset, 1.0, reader.beam_width)
-    after = top_readings(torch.cat([reader.logits(images)]), record.charset, calibration.temperature, reader.beam_width)
+    logits = reader.logits(images)
+    before = top_readings(logits, record.charset, 1.0, reader.beam_width, reader.grammar)
+    after = top_readings(logits, record.charset, calibration.temperature, reader.beam_width, reader.grammar)
     figures = {}
     for name, top in (("raw", before), ("calibrated", after)):
         ok = [text == label for (text, _), label in zip(top, labels)]

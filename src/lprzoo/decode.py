@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,26 @@ class Prediction:
     confidence: float
     char_confidences: list[float] = field(default_factory=list)
     topn: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlateGrammar:
+    """What a grammar-constrained beam needs to know of plates (:func:`lprzoo.render.rules.plate_grammar` builds it).
+
+    Attributes:
+        prefix_ok: whether a text can still be completed to a valid plate.
+        complete_ok: whether a text is a valid plate.
+    """
+
+    prefix_ok: Callable[[str], bool]
+    complete_ok: Callable[[str], bool]
+
+
+def plate_grammar() -> PlateGrammar:
+    """Every registered plate spec's grammar (:mod:`lprzoo.render.rules`), for a grammar-constrained beam."""
+    from lprzoo.render.rules import is_plate_prefix, plate_spec_of
+
+    return PlateGrammar(is_plate_prefix, lambda text: plate_spec_of(text) is not None)
 
 
 def greedy_decode(log_probs: torch.Tensor, charset: Charset) -> list[Prediction]:
@@ -72,8 +93,13 @@ def prefix_beam_search(
     top_n: int = 5,
     prune: float = 1e-3,
     max_candidates: int = 8,
+    grammar: PlateGrammar | None = None,
 ) -> list[Prediction]:
     """CTC prefix beam search (Graves 2006; Hannun et al. 2014) returning the ``top_n`` labellings.
+
+    With a ``grammar`` the beam only extends prefixes that can still become a plate and returns only complete
+    plates, so its alternatives are plates (the top reading too, unless no complete plate survived: then the best
+    labelling is returned as is, and a reader flags it ``valid=False``).
 
     Args:
         log_probs: ``(B, T, K)`` log-probabilities.
@@ -82,10 +108,20 @@ def prefix_beam_search(
         prune: characters whose frame probability is below this are not extended at that step.
         max_candidates: at most this many of the most probable characters are extended per step (bounds the cost
             on the flat output of an untrained network).
+        grammar: constrain the labellings to plates (first-hour top-N: alternatives a user can act on).
     """
     lp = log_probs.detach().float().cpu().numpy()
     log_prune = math.log(prune)
     greedy = greedy_decode(log_probs, charset)
+    allowed: dict[tuple[int, ...], bool] = {}  # prefix -> grammar verdict, shared by the batch
+
+    def extendable(prefix: tuple[int, ...]) -> bool:
+        if grammar is None:
+            return True
+        if prefix not in allowed:
+            allowed[prefix] = grammar.prefix_ok(charset.decode(prefix))
+        return allowed[prefix]
+
     results = []
     for b in range(lp.shape[0]):
         # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in non-blank))
@@ -102,6 +138,8 @@ def prefix_beam_search(
                         nxt[prefix][0] = _logsumexp(nxt[prefix][0], total + p)
                         continue
                     ext = prefix + (int(k),)
+                    if not extendable(ext):
+                        continue
                     if prefix and prefix[-1] == k:
                         # repeated char: only a path ending in blank can extend; else it collapses
                         nxt[ext][1] = _logsumexp(nxt[ext][1], pb + p)
@@ -110,8 +148,12 @@ def prefix_beam_search(
                         nxt[ext][1] = _logsumexp(nxt[ext][1], total + p)
             ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:beam_width]
             beams = {k: (v[0], v[1]) for k, v in ranked}
-        final = sorted(beams.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:top_n]
-        topn = [(charset.decode(prefix), math.exp(_logsumexp(*scores))) for prefix, scores in final]
+        ranked_final = sorted(beams.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)
+        topn = [(charset.decode(prefix), math.exp(_logsumexp(*scores))) for prefix, scores in ranked_final]
+        if grammar is not None:
+            plates = [(text, p) for text, p in topn if grammar.complete_ok(text)]
+            topn = plates or topn[:1]  # no complete plate: the best labelling, flagged invalid by the reader
+        topn = topn[:top_n]
         g = greedy[b]
         best_text, best_p = topn[0] if topn else ("", 0.0)
         char_conf = g.char_confidences if g.text == best_text else []

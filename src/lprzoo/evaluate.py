@@ -88,7 +88,9 @@ def evaluate(
     for start in range(0, len(images), reader.batch_size):
         log_probs = reader.log_probs(images[start : start + reader.batch_size])  # (B, T, K)
         greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
-        beams = prefix_beam_search(log_probs, reader.charset, max(reader.beam_width, 2), max(top_n))
+        beams = prefix_beam_search(
+            log_probs, reader.charset, max(reader.beam_width, 2), max(top_n), grammar=getattr(reader, "grammar", None)
+        )  # top-N as the reader gives them: plates only, unless the reader was loaded with grammar=False
         metrics.update(greedy, labels[start : start + reader.batch_size], [[t for t, _ in b.topn] for b in beams])
         predictions += greedy
     out: dict[str, Any] = {k: round(float(v), 4) for k, v in metrics.compute().items()}

@@ -107,7 +107,9 @@ def pseudo_label(
             f"(got {min_confidence}, {beam_width}, {batch_size})"
         )
     files = pool_images(images)
-    reader = load(model, beam_width=beam_width, top_n=3, batch_size=batch_size)
+    # the unconstrained beam: its top reading is kept only if it is a plate by itself (a beam forced into the
+    # grammar would turn unreadable crops into confident-looking plates)
+    reader = load(model, beam_width=beam_width, top_n=3, batch_size=batch_size, grammar=False)
     with Progress(transient=True) as progress:
         task = progress.add_task("pseudo-labelling", total=len(files))
         rows = label_pool(reader, files, min_confidence, lambda: progress.advance(task))

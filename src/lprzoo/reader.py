@@ -18,7 +18,7 @@ from torch import nn
 
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
-from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search, text_probabilities
+from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
 from lprzoo.weights import RecognizerRecord, load_recognizer
 
@@ -118,6 +118,8 @@ class PlateReader:
         batch_size: images per forward pass.
         threshold: accept readings whose confidence reaches it (``PlateReading.accepted``); default the record's
             calibrated operating point, if any.
+        grammar: beam search keeps to plates, so the top-N alternatives are plates of some spec (``False``: the
+            unconstrained beam, whose top reading a caller checks itself, as ``lprzoo pseudo-label`` does).
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class PlateReader:
         top_n: int | None = None,
         batch_size: int = 64,
         threshold: float | None = None,
+        grammar: bool = True,
     ) -> None:
         for name, value in (("beam_width", beam_width), ("top_n", top_n), ("batch_size", batch_size)):
             if value is not None and value < 1:
@@ -140,6 +143,7 @@ class PlateReader:
         self.beam_width = record.beam_width if beam_width is None else beam_width
         self.top_n = record.top_n if top_n is None else top_n
         self.batch_size = batch_size
+        self.grammar = plate_grammar() if grammar else None
         calibration = record.calibration
         self.temperature = calibration.temperature if calibration is not None else 1.0
         if threshold is None and calibration is not None and calibration.threshold > 0:
@@ -162,7 +166,7 @@ class PlateReader:
 
     def decode(self, log_probs: torch.Tensor) -> list[Prediction]:
         if self.beam_width > 1:
-            return prefix_beam_search(log_probs, self.charset, self.beam_width, self.top_n)
+            return prefix_beam_search(log_probs, self.charset, self.beam_width, self.top_n, grammar=self.grammar)
         return greedy_decode(log_probs, self.charset)
 
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
@@ -226,6 +230,7 @@ def load(
     runtime: Runtime = "torch",
     threads: int | None = None,
     min_precision: float | None = None,
+    grammar: bool = True,
 ) -> PlateReader:
     """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
     hashed URL.
@@ -237,6 +242,7 @@ def load(
         threads: ONNX Runtime intra-op threads (default: its own choice).
         min_precision: accept readings (``PlateReading.accepted``) at the lowest confidence threshold that kept this
             precision on the record's calibration plates (``lprzoo calibrate``); default the record's threshold.
+        grammar: top-N readings are plates (a grammar-constrained beam); ``False`` for the unconstrained beam.
 
     Example::
 
@@ -249,9 +255,10 @@ def load(
         path = Path(source) if str(source).endswith(".onnx") else _onnx_file(source, runtime)
         record, _ = read_onnx_record(path)
         threshold = _threshold(record, min_precision, source)
-        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size, threshold)
+        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size, threshold, grammar)
     net, record = load_recognizer(source, device)
-    return PlateReader(net, record, device, beam_width, top_n, batch_size, _threshold(record, min_precision, source))
+    threshold = _threshold(record, min_precision, source)
+    return PlateReader(net, record, device, beam_width, top_n, batch_size, threshold, grammar)
 
 
 def _threshold(record: RecognizerRecord, min_precision: float | None, source: str | Path) -> float | None:

@@ -19,7 +19,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset, CharsetMismatchError
-from lprzoo.decode import Prediction, greedy_decode, prefix_beam_search
+from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
 from lprzoo.losses import ctc_loss
 from lprzoo.metrics import PlateMetrics
@@ -192,8 +192,9 @@ class CRNNModule(pl.LightningModule):
 
     # ---- evaluation -----------------------------------------------------------------------------------------
     def decode(self, log_probs: torch.Tensor, beam: bool = True) -> list[Prediction]:
-        if beam and self.hparams.beam_width > 1:
-            return prefix_beam_search(log_probs, self.charset, self.hparams.beam_width, max(self.hparams.top_n))
+        if beam and self.hparams.beam_width > 1:  # top-N alternatives are plates (a grammar-constrained beam)
+            k, n = self.hparams.beam_width, max(self.hparams.top_n)
+            return prefix_beam_search(log_probs, self.charset, k, n, grammar=plate_grammar())
         return greedy_decode(log_probs, self.charset)
 
     def _eval_step(self, batch: PlateBatch, metrics: PlateMetrics, prefix: str) -> list[Prediction]:

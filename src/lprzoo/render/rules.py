@@ -173,6 +173,14 @@ def is_valid_prefix(prefix: str, spec: str | PlateSpec) -> bool:
     return grammar(spec).prefix_ok(prefix)
 
 
+@functools.lru_cache(maxsize=65536)
+def is_plate_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` can still be completed to a valid label of any registered spec."""
+    from lprzoo.render.specs import SPECS
+
+    return any(grammar(name).prefix_ok(prefix) for name in SPECS)
+
+
 def province_probabilities(weights: Mapping[str, float] | None) -> np.ndarray | None:
     """Province weights (any subset of the 31, others get 0) -> probabilities in ``PROVINCES`` order."""
     if weights is None:
