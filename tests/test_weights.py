@@ -83,3 +83,23 @@ def test_a_pickle_with_code_is_refused_and_never_runs(tmp_path, monkeypatch):
 def test_unknown_name_lists_the_zoo():
     with pytest.raises(LprzooError, match="neither a file nor a zoo entry"):
         lprzoo.load("no-such-model")
+
+
+def test_the_records_normalisation_is_applied_on_load(tmp_path):
+    """A model saved with mean 0 / std 1 loads normalising with 0 / 1 (it used to get the default 0.5 / 0.5), and
+    reads as the network it was saved from."""
+    import lprzoo
+    from lprzoo.batch import InputContract
+
+    contract = InputContract(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", input=contract)
+    net = record.build().eval()
+    assert net.mean.flatten().tolist() == [0.0, 0.0, 0.0] and net.std.flatten().tolist() == [1.0, 1.0, 1.0]
+    path = save_recognizer(tmp_path / "plain.safetensors", net, record, dtype=torch.float32)
+    loaded, loaded_record = load_recognizer(path)
+    assert loaded_record.input == contract and loaded.std.flatten().tolist() == [1.0, 1.0, 1.0]
+    x = torch.rand(2, 3, 48, 160)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), net(x))
+    reader = lprzoo.load(str(path))
+    assert torch.allclose(reader.logits((x * 255).round().to(torch.uint8)), net((x * 255).round() / 255), atol=1e-5)

@@ -77,8 +77,11 @@ class RecognizerRecord:
         )
 
     def build(self) -> nn.Module:
-        """A randomly initialised network of this record's architecture."""
-        return MODELS.get(self.arch)(num_classes=self.charset.num_classes, **self.arch_kwargs)
+        """A randomly initialised network of this record's architecture, normalising inputs as its contract says."""
+        net = MODELS.get(self.arch)(num_classes=self.charset.num_classes, **self.arch_kwargs)
+        if hasattr(net, "set_normalisation"):  # the contract is applied, not only recorded
+            net.set_normalisation(self.input.mean, self.input.std)
+        return net
 
 
 @dataclass

@@ -58,6 +58,11 @@ class CRNN(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
+    def set_normalisation(self, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
+        """Normalise inputs by ``mean``/``std`` (a record's input contract, :class:`~lprzoo.batch.InputContract`)."""
+        self.mean.copy_(torch.tensor(mean, dtype=self.mean.dtype).view(1, 3, 1, 1))
+        self.std.copy_(torch.tensor(std, dtype=self.std.dtype).view(1, 3, 1, 1))
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 48, 160)`` in ``[0, 1]`` -> logits ``(B, T, num_classes)``."""
         x = (images - self.mean) / self.std
