@@ -454,6 +454,8 @@ def _train_round(
     last = ModelCheckpoint(checkpoints, "last", every_n_train_steps=every, save_on_train_epoch_end=True)
     precision, why = choose_precision(accelerator)
     log.info("adapt: round %d trains with precision %s, because %s", k, precision, why)
+    # adapt reports its own progress; Lightning's per-trainer lines (devices, tips) would repeat every round
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=1,
@@ -472,7 +474,7 @@ def _train_round(
     )
     resume = checkpoints / "last.ckpt"
     trainer.fit(model, data, ckpt_path=str(resume) if resume.is_file() else None)
-    trainer.save_checkpoint(resume)
+    trainer.save_checkpoint(resume, weights_only=False)  # the whole state: a later --resume continues from it
     val = {
         k.removeprefix("val/"): round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
     }

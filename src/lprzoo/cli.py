@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any
 
 from lprzoo.errors import CheckpointError, LprzooError
@@ -123,6 +124,8 @@ def _resolve_model_args(args: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # a known false alarm: Lightning's pytree helper calls a torch API that torch 2.14 deprecates; nothing to act on
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     if not args or args[0] in ("-h", "--help", "help"):
         print_help()
         return 0
