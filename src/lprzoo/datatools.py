@@ -234,7 +234,7 @@ def plot_stats(st: DataStats, target: str | Path) -> Path:
 
 
 def stats(
-    source: str, plot: str | None = "data-stats.png", extra_chars: str = "", format: SourceFormat = "auto"
+    source: str, plot: str | None = "runs/data/data-stats.png", extra_chars: str = "", format: SourceFormat = "auto"
 ) -> DataStats:
     """Counts by province, colour (hue), length and plate spec; image sizes; duplicates; grammar breaks.
 
@@ -284,7 +284,7 @@ def validate(source: str, extra_chars: str = "", format: SourceFormat = "auto", 
 
 
 def augment_preview(
-    out: str = "augment-preview.png",
+    out: str = "runs/data/augment-preview.png",
     image: str | None = None,
     n: int = 8,
     spec: str = "blue",

@@ -126,7 +126,7 @@ def export(
 
     Args:
         model: the recognizer to export.
-        out: the ``.onnx`` path; default ``<model>[-int8].onnx`` in the current folder.
+        out: the ``.onnx`` path; default ``runs/export/<model>[-int8].onnx``.
         int8: also quantize (static QDQ, per-channel) and write the int8 model at ``out``.
         lstm: with ``int8``: keep the LSTMs in fp32 or quantize them dynamically.
         opset: ONNX opset.
@@ -145,7 +145,7 @@ def export(
         raise LprzooError("export: give --model (a zoo name, .ckpt or .safetensors)")
     net, record = load_recognizer(model)
     name = record.name or Path(str(model)).stem
-    target = Path(out or f"{name}{'-int8' if int8 else ''}.onnx")
+    target = Path(out or f"runs/export/{name}{'-int8' if int8 else ''}.onnx")  # never the repository root
     target.parent.mkdir(parents=True, exist_ok=True)
     fp32_path = target if not int8 else target.with_name(target.stem + ".fp32.onnx")
     wrapper = _Exported(net, log_probs).eval()
