@@ -36,7 +36,9 @@ class PredictionWriter(BasePredictionWriter):
         format: ``auto`` picks by the file extension.
     """
 
-    def __init__(self, output: str = "runs/predict/predictions.csv", format: Literal["auto", "csv", "jsonl"] = "auto") -> None:
+    def __init__(
+        self, output: str = "runs/predict/predictions.csv", format: Literal["auto", "csv", "jsonl"] = "auto"
+    ) -> None:
         super().__init__(write_interval="batch")
         self.output = Path(output)
         self.format = format if format != "auto" else ("jsonl" if self.output.suffix in (".jsonl", ".json") else "csv")

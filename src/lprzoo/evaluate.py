@@ -11,7 +11,7 @@ fp32.  Named sets (the zoo records' keys):
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,8 +106,3 @@ def evaluate(
         out["by_province"] = {p: by_province[p] for p in PROVINCES if p in by_province}
         out["predictions"] = predictions
     return out
-
-
-def province_counts(labels: Sequence[str]) -> dict[str, int]:
-    counts = Counter(label[:1] for label in labels)
-    return {p: counts[p] for p in PROVINCES if counts[p]}

@@ -178,7 +178,7 @@ def is_plate_prefix(prefix: str) -> bool:
     """Whether ``prefix`` can still be completed to a valid label of any registered spec."""
     from lprzoo.render.specs import SPECS
 
-    return any(grammar(name).prefix_ok(prefix) for name in SPECS)
+    return any(is_valid_prefix(prefix, name) for name in SPECS)
 
 
 def province_probabilities(weights: Mapping[str, float] | None) -> np.ndarray | None:
