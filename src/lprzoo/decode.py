@@ -151,8 +151,10 @@ def prefix_beam_search(
         ranked_final = sorted(beams.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)
         topn = [(charset.decode(prefix), math.exp(_logsumexp(*scores))) for prefix, scores in ranked_final]
         if grammar is not None:
-            plates = [(text, p) for text, p in topn if grammar.complete_ok(text)]
-            topn = plates or topn[:1]  # no complete plate: the best labelling, flagged invalid by the reader
+            topn = [(text, p) for text, p in topn if grammar.complete_ok(text)]
+            if not topn:  # no complete plate survived: the unconstrained best labelling, flagged invalid by a reader
+                free = prefix_beam_search(log_probs[b : b + 1], charset, beam_width, 1, prune, max_candidates)[0]
+                topn = free.topn[:1]
         topn = topn[:top_n]
         g = greedy[b]
         best_text, best_p = topn[0] if topn else ("", 0.0)
