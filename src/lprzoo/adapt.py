@@ -404,26 +404,18 @@ def _train_round(
     bar: ChainProgress,
 ) -> tuple[int, dict[str, float], Path]:
     """One self-training round with Lightning, resumable from its ``last.ckpt``."""
-    import datetime
-
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
+    from lprzoo.charset import Charset
     from lprzoo.data.blend import BlendedDataModule
+    from lprzoo.data.sources import read_source
     from lprzoo.precision import choose_precision
     from lprzoo.recognize.crnn import architecture
     from lprzoo.recognize.module import CRNNModule
     from lprzoo.render.fonts import CJK_WEIGHT_MIX, GlyphJitter
     from lprzoo.weights import read_weights, recognizer_state
-
-    class Advance(pl.Callback):
-        def on_train_batch_end(self, *args, **kwargs) -> None:
-            bar.advance(1)
-
-    from lprzoo.charset import Charset
-    from lprzoo.data.sources import read_source
 
     _, record = recognizer_state(read_weights(current))
     data_source_samples = read_source(config["source"], Charset(record.extra_chars), plates=False)
@@ -455,7 +447,37 @@ def _train_round(
     precision, why = choose_precision(accelerator)
     log.info("adapt: round %d trains with precision %s, because %s", k, precision, why)
     # adapt reports its own progress; Lightning's per-trainer lines (devices, tips) would repeat every round
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    lightning_log = logging.getLogger("lightning.pytorch")
+    level = lightning_log.level
+    lightning_log.setLevel(logging.WARNING)
+    try:
+        return _fit_round(config, model, data, folder, checkpoints, last, precision, remaining_s, accelerator, bar)
+    finally:
+        lightning_log.setLevel(level)
+
+
+def _fit_round(
+    config: dict[str, Any],
+    model,
+    data,
+    folder: Path,
+    checkpoints: Path,
+    last,
+    precision: str,
+    remaining_s: float,
+    accelerator: str,
+    bar: ChainProgress,
+) -> tuple[int, dict[str, float], Path]:
+    """Lightning's part of a round: fit (resumed from ``last.ckpt`` if there is one) and the round's metrics."""
+    import datetime
+
+    import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger
+
+    class Advance(pl.Callback):
+        def on_train_batch_end(self, *args, **kwargs) -> None:
+            bar.advance(1)
+
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=1,
