@@ -504,3 +504,10 @@ def test_bad_values_of_the_verbs_are_one_line(args, message, tmp_path, caplog, c
     another name, or kept every pseudo-label) are one-line errors with exit code 2."""
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     assert message in one_line_error(args, caplog, capsys)
+
+
+def test_an_interrupted_fit_says_the_command_that_resumes_it():
+    from lprzoo.callbacks import resume_command
+
+    argv = ["/venv/bin/lprzoo", "fit", "--config", "r.yaml", "--ckpt_path", "a.ckpt", "--x", "a b"]
+    assert resume_command(argv) == "lprzoo fit --config r.yaml --x 'a b' --ckpt_path last"

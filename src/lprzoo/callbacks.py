@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -123,7 +124,25 @@ class InterruptedCheckpoint(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if trainer.global_step > 0:
-            trainer.save_checkpoint(self.ckpt_path)
+            trainer.save_checkpoint(self.ckpt_path, weights_only=False)  # the whole state, to resume from
+            log.warning("stopped at step %d; continue with: %s", trainer.global_step, resume_command(sys.argv))
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues an interrupted ``lprzoo fit``: the same one with ``--ckpt_path last``."""
+    args, skip = [], False
+    for a in argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if a == "--ckpt_path":
+            skip = True
+            continue
+        if not a.startswith("--ckpt_path="):
+            args.append(a)
+    import shlex
+
+    return "lprzoo " + " ".join(shlex.quote(a) for a in [*args, "--ckpt_path", "last"])
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit":  # a fit that finished: last.ckpt holds everything
