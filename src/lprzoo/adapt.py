@@ -41,8 +41,8 @@ from lprzoo.errors import LprzooError, MissingInputError
 
 log = logging.getLogger(__name__)
 
-# Below this many crops a round keeps too few pseudo-labels to train on: at the 0.9 threshold the first round of the
-# target camera kept 38 % of its 429 crops (docs/adaptation.md), so 50 crops give ~19 plates, under a batch of 32.
+# The smallest pool measured: the first 50 crops of target/unlabelled adapted to target/dev 95.7 % in two rounds, as
+# the whole pool of 429 did (docs/adaptation.md); smaller pools are unmeasured, so refused.
 MIN_POOL = 50
 DEFAULT_START = "lightcrnn-1.2-blend-cjk"
 STATE_FILE = "adapt.json"
@@ -161,7 +161,7 @@ def _check_inputs(images: str, out: str, source: str, resume: bool, min_pool: in
     if len(files) < min_pool:
         raise LprzooError(
             f"adapt: {images} holds {len(files)} images; at least {min_pool} crops of the camera are needed "
-            f"(a round keeps about 40 % of them as pseudo-labels)"
+            f"(the smallest pool measured to adapt a reader)"
         )
     if not Path(source).expanduser().exists():
         raise MissingInputError(f"adapt: no labelled source crops at {source} (--source)")
