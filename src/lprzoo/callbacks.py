@@ -127,6 +127,10 @@ class InterruptedCheckpoint(pl.Callback):
             trainer.save_checkpoint(self.ckpt_path, weights_only=False)  # the whole state, to resume from
             log.warning("stopped at step %d; continue with: %s", trainer.global_step, resume_command(sys.argv))
 
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":  # a fit that finished: last.ckpt holds everything
+            trainer.strategy.remove_checkpoint(self.ckpt_path)
+
 
 def resume_command(argv: list[str]) -> str:
     """The command line that continues an interrupted ``lprzoo fit``: the same one with ``--ckpt_path last``."""
@@ -143,10 +147,6 @@ def resume_command(argv: list[str]) -> str:
     import shlex
 
     return "lprzoo " + " ".join(shlex.quote(a) for a in [*args, "--ckpt_path", "last"])
-
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage == "fit":  # a fit that finished: last.ckpt holds everything
-            trainer.strategy.remove_checkpoint(self.ckpt_path)
 
 
 class LogProgress(pl.Callback):
