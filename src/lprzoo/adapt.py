@@ -515,10 +515,9 @@ def _export_round(ckpt: Path, target: Path) -> Path:
 def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> Path:
     """``<out>/<name>.safetensors`` (the last trained round, fp32) and ``<out>/<name>.yaml``, a zoo-format record."""
     import torch
-    import yaml
 
-    from lprzoo.hub import sha256_file
     from lprzoo.precision import cpu_summary
+    from lprzoo.publish import recognizer_entry, write_entry
     from lprzoo.weights import load_recognizer, save_recognizer
 
     config = state["config"]
@@ -549,13 +548,7 @@ def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> P
     }  # fmt: skip
     save_recognizer(weights, net, record, dtype=torch.float32, extra={"adaptation": adaptation})
     entry = {
-        "name": config["name"],
-        "kind": "recognizer",
-        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
-        "arch": record.arch,
-        "arch_kwargs": record.arch_kwargs,
-        "charset_extra": record.extra_chars,
-        "input": record.input.to_dict(),
+        **recognizer_entry(config["name"], weights, record),
         "command": "lprzoo " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["adapt"] else "lprzoo adapt",
         "data": {
             "summary": f"{config['source']} + renders + {state['pool']['path']} (self-labelled)",
@@ -565,9 +558,7 @@ def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> P
         "metrics": {"source val (after the last round)": trained[-1].val} if trained[-1].val else {},
         "license": "Apache-2.0",
     }
-    (root / f"{config['name']}.yaml").write_text(
-        yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8"
-    )
+    write_entry(root, entry, weights)
     return weights
 
 

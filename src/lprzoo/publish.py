@@ -37,7 +37,7 @@ def _require(verb: str, **values: str) -> None:
         raise LprzooError(f"{verb}: give {', '.join('--' + k for k in missing)}")
 
 
-def _write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
+def write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
     """Write ``<folder>/<name>.yaml`` beside its weights file."""
     import yaml
 
@@ -47,6 +47,22 @@ def _write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
     path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
     return path
+
+
+def recognizer_entry(name: str, weights: Path, record) -> dict[str, Any]:
+    """The head of every recognizer's zoo record: its name, weights file and sha256, and what the weights carry
+    (architecture, charset, input contract), for the table and for readers of the YAML alone."""
+    from lprzoo.hub import sha256_file
+
+    return {
+        "name": name,
+        "kind": "recognizer",
+        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "arch": record.arch,
+        "arch_kwargs": record.arch_kwargs,
+        "charset_extra": record.extra_chars,
+        "input": record.input.to_dict(),
+    }
 
 
 def describe_data(sources: dict[str, str]) -> dict[str, Any]:
@@ -141,16 +157,9 @@ def publish(
         full.pop("predictions")
         metrics[set_name] = full
         log.info("%s on %s: RA %.4f", name, set_name, full["RA"])
-    from lprzoo.hub import sha256_file
 
     entry = {
-        "name": name,
-        "kind": "recognizer",
-        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
-        "arch": record.arch,
-        "arch_kwargs": record.arch_kwargs,
-        "charset_extra": record.extra_chars,
-        "input": record.input.to_dict(),
+        **recognizer_entry(name, weights, record),
         "storage": {"dtype": "float16" if "stored" not in fp16_check else "float32", "check": fp16_check},
         "recipe": recipe,
         "git_commit": git_commit or _git_commit(),
@@ -166,7 +175,7 @@ def publish(
         "license": license,
         "notes": notes,
     }  # fmt: skip
-    return _write_entry(folder, entry, weights)
+    return write_entry(folder, entry, weights)
 
 
 def describe_pool(folder: str) -> dict[str, Any]:
@@ -243,4 +252,4 @@ def publish_generator(
         "license": license,
         "notes": notes,
     }  # fmt: skip
-    return _write_entry(folder, entry, weights)
+    return write_entry(folder, entry, weights)
