@@ -26,6 +26,7 @@ checkpoints, logs), ``<name>.safetensors`` + ``<name>.yaml`` (a zoo-format entry
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,7 +366,7 @@ def _run_chain(
             started = time.monotonic()
             remaining = config["budget_minutes"] * 60 - (started - clock)
             record.steps, record.val, ckpt = _train_round(
-                config, current, pseudo, folder, k, remaining, accelerator, num_workers, bar
+                config, current, pseudo, folder, k, steps, remaining, accelerator, num_workers, bar
             )
             record.seconds = round(record.seconds + time.monotonic() - started, 1)
             record.model = str(_export_round(ckpt, folder / "model.safetensors"))
@@ -392,33 +394,50 @@ def _read_rows(pseudo: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """adapt reports its own progress; Lightning's per-trainer lines (devices, tips) would repeat every round."""
+    lightning_log = logging.getLogger("lightning.pytorch")
+    level = lightning_log.level
+    lightning_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        lightning_log.setLevel(level)
+
+
 def _train_round(
     config: dict[str, Any],
     current: str,
     pseudo: Path,
     folder: Path,
     k: int,
+    steps: int,
     remaining_s: float,
     accelerator: str,
     num_workers: int,
     bar: ChainProgress,
 ) -> tuple[int, dict[str, float], Path]:
-    """One self-training round with Lightning, resumable from its ``last.ckpt``."""
+    """One self-training round of about ``steps`` steps with Lightning, resumable from its ``last.ckpt``."""
+    import datetime
+
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
 
-    from lprzoo.charset import Charset
     from lprzoo.data.blend import BlendedDataModule
-    from lprzoo.data.sources import read_source
     from lprzoo.precision import choose_precision
     from lprzoo.recognize.crnn import architecture
     from lprzoo.recognize.module import CRNNModule
     from lprzoo.render.fonts import CJK_WEIGHT_MIX, GlyphJitter
     from lprzoo.weights import read_weights, recognizer_state
 
+    class Advance(pl.Callback):
+        def on_train_batch_end(self, *args, **kwargs) -> None:
+            bar.advance(1)
+
     _, record = recognizer_state(read_weights(current))
-    data_source_samples = read_source(config["source"], Charset(record.extra_chars), plates=False)
     arch = architecture(record.arch, record.arch_kwargs) or record.arch
     pl.seed_everything(config["seed"] + k, workers=True, verbose=False)
     model = CRNNModule(
@@ -442,61 +461,30 @@ def _train_round(
     )
     checkpoints = folder / "checkpoints"
     # last.ckpt every 50 steps, or every epoch when epochs are shorter: a kill loses at most that much
-    every = max(1, min(50, _estimated_steps(config, len(data_source_samples)) // config["epochs_per_round"]))
+    every = max(1, min(50, steps // config["epochs_per_round"]))
     last = ModelCheckpoint(checkpoints, "last", every_n_train_steps=every, save_on_train_epoch_end=True)
     precision, why = choose_precision(accelerator)
     log.info("adapt: round %d trains with precision %s, because %s", k, precision, why)
-    # adapt reports its own progress; Lightning's per-trainer lines (devices, tips) would repeat every round
-    lightning_log = logging.getLogger("lightning.pytorch")
-    level = lightning_log.level
-    lightning_log.setLevel(logging.WARNING)
-    try:
-        return _fit_round(config, model, data, folder, checkpoints, last, precision, remaining_s, accelerator, bar)
-    finally:
-        lightning_log.setLevel(level)
-
-
-def _fit_round(
-    config: dict[str, Any],
-    model,
-    data,
-    folder: Path,
-    checkpoints: Path,
-    last,
-    precision: str,
-    remaining_s: float,
-    accelerator: str,
-    bar: ChainProgress,
-) -> tuple[int, dict[str, float], Path]:
-    """Lightning's part of a round: fit (resumed from ``last.ckpt`` if there is one) and the round's metrics."""
-    import datetime
-
-    import lightning.pytorch as pl
-    from lightning.pytorch.loggers import CSVLogger
-
-    class Advance(pl.Callback):
-        def on_train_batch_end(self, *args, **kwargs) -> None:
-            bar.advance(1)
-
-    trainer = pl.Trainer(
-        accelerator=accelerator,
-        devices=1,
-        precision=precision,
-        max_epochs=config["epochs_per_round"],
-        max_time=datetime.timedelta(seconds=max(60.0, remaining_s)),
-        gradient_clip_val=5.0,
-        check_val_every_n_epoch=config["epochs_per_round"],
-        num_sanity_val_steps=0,
-        limit_val_batches=1.0 if config["val"] else 0,
-        callbacks=[last, Advance()],
-        logger=CSVLogger(str(folder), name="logs"),
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=str(folder),
-    )
-    resume = checkpoints / "last.ckpt"
-    trainer.fit(model, data, ckpt_path=str(resume) if resume.is_file() else None)
-    trainer.save_checkpoint(resume, weights_only=False)  # the whole state: a later --resume continues from it
+    with _quiet_lightning():
+        trainer = pl.Trainer(
+            accelerator=accelerator,
+            devices=1,
+            precision=precision,
+            max_epochs=config["epochs_per_round"],
+            max_time=datetime.timedelta(seconds=max(60.0, remaining_s)),
+            gradient_clip_val=5.0,
+            check_val_every_n_epoch=config["epochs_per_round"],
+            num_sanity_val_steps=0,
+            limit_val_batches=1.0 if config["val"] else 0,
+            callbacks=[last, Advance()],
+            logger=CSVLogger(str(folder), name="logs"),
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=str(folder),
+        )
+        resume = checkpoints / "last.ckpt"
+        trainer.fit(model, data, ckpt_path=str(resume) if resume.is_file() else None)
+        trainer.save_checkpoint(resume, weights_only=False)  # the whole state: a later --resume continues from it
     val = {
         k.removeprefix("val/"): round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
     }

@@ -41,11 +41,22 @@ def top_readings(
     return [(p.text, p.confidence) for p in predictions]
 
 
+def all_logits(reader, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """The reader's raw scores ``(N, T, K)`` for ``uint8 (N, 3, H, W)`` plates, ``batch`` at a time."""
+    return torch.cat([reader.logits(images[i : i + batch]) for i in range(0, len(images), batch)])
+
+
 def fit_calibration(
-    reader, images: torch.Tensor, labels: Sequence[str], min_precision: float = 0.99, fitted_on: str = ""
+    reader,
+    images: torch.Tensor,
+    labels: Sequence[str],
+    min_precision: float = 0.99,
+    fitted_on: str = "",
+    logits: torch.Tensor | None = None,
 ) -> Calibration:
-    """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``)."""
-    logits = torch.cat([reader.logits(images[i : i + 256]) for i in range(0, len(images), 256)])  # (N, T, K)
+    """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``); ``logits``: the
+    reader's scores for them, if the caller has them already."""
+    logits = all_logits(reader, images) if logits is None else logits  # (N, T, K)
     width, grammar = max(reader.beam_width, 1), getattr(reader, "grammar", None)
 
     def readings(t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -138,13 +149,13 @@ def calibrate(
     record = replace(record, calibration=None)
     reader = PlateReader(net, record)
     images, labels = labelled_images(data, record.charset)
-    calibration = fit_calibration(reader, images, labels, min_precision, fitted_on=str(data))
+    logits = all_logits(reader, images)  # one pass of the network: the fit and the pictures share it
+    calibration = fit_calibration(reader, images, labels, min_precision, fitted_on=str(data), logits=logits)
     target = Path(out)
     floats = [v for v in read_weights(model).state_dict.values() if v.is_floating_point()]
     dtype = floats[0].dtype if floats and floats[0].dtype in (torch.float16, torch.float32) else torch.float32
     save_recognizer(target, net, replace(record, calibration=calibration), dtype=dtype)
     folder = Path(report) if report else target.parent / f"{target.stem}-calibration"
-    logits = reader.logits(images)
     before = top_readings(logits, record.charset, 1.0, reader.beam_width, reader.grammar)
     after = top_readings(logits, record.charset, calibration.temperature, reader.beam_width, reader.grammar)
     figures = {}

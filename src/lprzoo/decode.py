@@ -40,7 +40,7 @@ class Prediction:
 
 @dataclass(frozen=True)
 class PlateGrammar:
-    """What a grammar-constrained beam needs to know of plates (:func:`lprzoo.render.rules.plate_grammar` builds it).
+    """What a grammar-constrained beam needs to know of plates (:func:`plate_grammar` builds it).
 
     Attributes:
         prefix_ok: whether a text can still be completed to a valid plate.

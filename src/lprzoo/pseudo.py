@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lprzoo.data.sources import IMAGE_EXTENSIONS
+from lprzoo.data.sources import IMAGE_EXTENSIONS, list_images
 from lprzoo.errors import LprzooError, MissingInputError
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def pool_images(images: str | Path, verb: str = "pseudo-label") -> list[Path]:
         raise MissingInputError(f"{verb}: no image folder at {folder}")
     if not folder.is_dir():
         raise MissingInputError(f"{verb}: {folder} is not a folder of images")
-    files = sorted(p.resolve() for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    files = [p.resolve() for p in list_images(folder)]
     if not files:
         what = "is empty" if not any(folder.iterdir()) else f"holds no images ({', '.join(IMAGE_EXTENSIONS)})"
         raise MissingInputError(f"{verb}: {folder} {what}")

@@ -83,10 +83,9 @@ def _plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tens
         if x.is_floating_point() and not torch.isfinite(x).all():
             raise LprzooError("a tensor image holds NaN or infinite values")
         x = x.expand(3, -1, -1) if x.shape[0] == 1 else x
-        if x.dtype != torch.uint8 and x.float().max() > 1.0 + 1e-3:  # floats in 0-255, not 0-1: read them as such
-            x = x.float().clamp(0, 255)
-        else:
-            x = x.float() if x.dtype == torch.uint8 else x.float().clamp(0, 1) * 255  # uint8 or [0, 1] floats
+        x = x.float()  # (C, H, W)
+        if image.dtype != torch.uint8:  # [0, 1], or 0-255 when any value is over 1: read as such, not clamped to 1
+            x = x.clamp(0, 255) if x.max() > 1.0 + 1e-3 else x.clamp(0, 1) * 255
         x = torch.nn.functional.interpolate(x[None], (height, width), mode="bilinear", antialias=True)[0]
         return x.round().clamp(0, 255).to(torch.uint8), "<tensor>"
     raise LprzooError(
