@@ -93,3 +93,20 @@ def test_grammar_beam_falls_back_to_the_best_labelling_when_no_plate_survives():
     a = CS.encode("A")[0]
     pred = prefix_beam_search(frames([a, 0, a]), CS, beam_width=5, top_n=3, grammar=plate_grammar())[0]
     assert pred.text in ("", "A", "AA") and len(pred.topn) <= 1
+
+
+def test_grammar_beam_keeps_the_probability_of_a_last_character_held_over_frames():
+    """A complete plate whose last character spans several frames: the grammar forbids extending it, but the
+    frames that repeat that character still belong to it, so its probability is the exact CTC one."""
+    from lprzoo.decode import plate_grammar, text_probabilities
+
+    codes = CS.encode("沪A05F26")
+    probs = frames([c for code in codes[:-1] for c in (code, 0)] + [codes[-1]] * 2 + [0], p=0.97).exp()  # (1, 15, K)
+    probs[0, -3, codes[-1]], probs[0, -3, 0] = 0.6, 0.37  # '6' read over two frames, as a real network does
+    log_probs = probs.log()
+    exact = text_probabilities(log_probs, ["沪A05F26"], CS)[0]
+    free = prefix_beam_search(log_probs, CS, beam_width=10, top_n=1)[0]
+    constrained = prefix_beam_search(log_probs, CS, beam_width=10, top_n=1, grammar=plate_grammar())[0]
+    assert free.text == constrained.text == "沪A05F26"
+    assert math.isclose(constrained.confidence, exact, rel_tol=1e-2)  # the beam prunes frames under 1e-3
+    assert math.isclose(constrained.confidence, free.confidence, rel_tol=1e-6)

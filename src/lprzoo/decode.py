@@ -137,15 +137,14 @@ def prefix_beam_search(
                     if k == BLANK:
                         nxt[prefix][0] = _logsumexp(nxt[prefix][0], total + p)
                         continue
+                    repeated = bool(prefix) and prefix[-1] == k
+                    if repeated:  # a path ending in this char stays on the prefix (collapses), grammar or not
+                        nxt[prefix][1] = _logsumexp(nxt[prefix][1], pnb + p)
                     ext = prefix + (int(k),)
                     if not extendable(ext):
                         continue
-                    if prefix and prefix[-1] == k:
-                        # repeated char: only a path ending in blank can extend; else it collapses
-                        nxt[ext][1] = _logsumexp(nxt[ext][1], pb + p)
-                        nxt[prefix][1] = _logsumexp(nxt[prefix][1], pnb + p)
-                    else:
-                        nxt[ext][1] = _logsumexp(nxt[ext][1], total + p)
+                    # a repeated char extends only from a path ending in blank
+                    nxt[ext][1] = _logsumexp(nxt[ext][1], (pb if repeated else total) + p)
             ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:beam_width]
             beams = {k: (v[0], v[1]) for k, v in ranked}
         ranked_final = sorted(beams.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)
