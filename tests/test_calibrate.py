@@ -124,3 +124,27 @@ def test_calibrate_command_writes_a_calibrated_reader(tmp_path):
     assert pictures == ["reliability_val_calibrated.png", "reliability_val_raw.png",
                         "risk_coverage_val_calibrated.png", "risk_coverage_val_raw.png"]  # fmt: skip
     assert main([*args[:-1], str(tmp_path / "x.safetensors"), "--min_precision", "1.5"]) == 2
+
+
+def test_reader_writes_rejected_readings_with_their_topn_to_a_review_file(tmp_path):
+    import csv
+
+    import lprzoo
+    from tests.conftest import write_plates
+
+    write_plates(tmp_path / "plates", 6, size=(160, 48))
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    record.calibration = Calibration(threshold=0.5, curve=[[0.5, 1.0, 1.0]])
+    weights = save_recognizer(tmp_path / "cal.safetensors", record.build(), record)
+    reader = lprzoo.load(str(weights))
+    readings = reader(tmp_path / "plates")
+    reader.threshold = float(np.median([r.confidence for r in readings]))  # some accepted, some not
+    output, review = reader.write(tmp_path / "plates", tmp_path / "out" / "readings.csv")
+    assert review == tmp_path / "out" / "readings.review.csv"
+    accepted = list(csv.DictReader(output.open(encoding="utf-8")))
+    rejected = list(csv.DictReader(review.open(encoding="utf-8")))
+    assert len(accepted) + len(rejected) == 6 and rejected and accepted
+    assert {r["file"] for r in rejected} == {r.source for r in readings if r.confidence < reader.threshold}
+    assert {r["file"] for r in accepted} == {r.source for r in readings if r.confidence >= reader.threshold}
+    assert all(r["topn"].count(":") == len(reading.topn) for r in rejected for reading in readings[:1])
+    assert not list((tmp_path / "out").glob("*.partial"))

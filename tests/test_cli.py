@@ -511,3 +511,27 @@ def test_an_interrupted_fit_says_the_command_that_resumes_it():
 
     argv = ["/venv/bin/lprzoo", "fit", "--config", "r.yaml", "--ckpt_path", "a.ckpt", "--x", "a b"]
     assert resume_command(argv) == "lprzoo fit --config r.yaml --x 'a b' --ckpt_path last"
+
+
+def test_test_reports_trust_figures_and_writes_their_pictures(tiny_ckpt, tmp_path, plate_folder):
+    """`lprzoo test` logs ECE and coverage at 99 % / 99.5 % precision beside RA, and draws the reliability diagram
+    and the risk-coverage curve of the test set into its log folder."""
+    args = ["test", "--ckpt_path", str(tiny_ckpt), *tiny_args(tmp_path, plate_folder)[:-6], "--data.test",
+            str(plate_folder), "--data.batch_size", "4", "--data.num_workers", "0",
+            "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false"]  # fmt: skip
+    assert main(args) == 0
+    rows = metrics_rows(tmp_path)
+    logged = {k for row in rows for k, v in row.items() if v}
+    assert {"test/ECE", "test/coverage@99", "test/coverage@99.5", "test/mean_confidence", "test/RA"} <= logged
+    pictures = sorted(p.name for p in tmp_path.glob("logs/version_*/confidence/*.png"))
+    assert pictures == ["reliability_test.png", "risk_coverage_test.png"]
+
+
+def test_predict_writes_readings_below_min_confidence_to_a_review_file(tiny_ckpt, tmp_path, plate_folder):
+    out = tmp_path / "predictions.csv"
+    assert main(predict_args(tiny_ckpt, plate_folder, out, "--predict_writer.min_confidence", "0.5")) == 0
+    accepted = list(csv.DictReader(out.open(encoding="utf-8")))
+    review = list(csv.DictReader((tmp_path / "predictions.review.csv").open(encoding="utf-8")))
+    assert len(accepted) + len(review) == 12  # an untrained tiny model: most readings are unsure
+    assert all(float(r["confidence"]) < 0.5 for r in review) and all(float(r["confidence"]) >= 0.5 for r in accepted)
+    assert all("topn" in r for r in review)

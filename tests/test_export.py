@@ -56,6 +56,11 @@ def test_benchmark_command_on_a_tiny_model(tiny, tmp_path, plate_folder):
     assert len(rows) == 4 and {r["runtime"] for r in rows} == {"torch", "onnx"}
     assert all(float(r["plates_per_s"]) > 0 and float(r["p95_ms"]) >= float(r["p50_ms"]) for r in rows)
     assert "CPU:" in (out / "results.md").read_text() and (out / "pareto.png").stat().st_size > 5000
+    assert all(0 <= float(r["ECE"]) <= 1 and 0 <= float(r["coverage@99"]) <= 1 for r in rows)  # trust figures
+    stem = tiny.stem
+    assert {p.name for p in (out / "confidence").glob("*.png")} == {
+        f"{kind}_{stem}_{runtime}.png" for kind in ("reliability", "risk_coverage") for runtime in ("torch", "onnx")
+    }
 
 
 @pytest.mark.parametrize("runtime, lstm_op", [("onnx", "LSTM"), ("onnx-int8", "LSTM"),

@@ -23,3 +23,15 @@ def test_wrong_length_uses_alignment():
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError):
         PlateMetrics().update(["a"], [])
+
+
+def test_confidence_metrics_give_ece_and_coverage_at_a_precision():
+    from lprzoo.metrics import ConfidenceMetrics
+
+    metric = ConfidenceMetrics()
+    metric.update([0.99] * 90, [True] * 90)
+    metric.update([0.6] * 10, [True] * 5 + [False] * 5)  # the doubtful tenth: half wrong
+    figures = {k: float(v) for k, v in metric.compute().items()}
+    assert abs(figures["coverage@99"] - 0.9) < 1e-6  # the 90 sure readings, all right, are accepted
+    assert abs(figures["ECE"] - (90 * 0.01 + 10 * 0.1) / 100) < 1e-6
+    assert abs(figures["mean_confidence"] - 0.951) < 1e-6

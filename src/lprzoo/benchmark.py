@@ -2,7 +2,9 @@
 
 For every model × runtime it measures RA on a labelled set (real/val by default), then for every batch size ×
 thread count the plates/s and the p50/p95 latency of a forward pass (warm-up first, then repeats), and prints the
-CPU with the flags that decide these numbers (AVX2, AVX-512, VNNI, bf16, AMX).  It writes ``results.md``,
+CPU with the flags that decide these numbers (AVX2, AVX-512, VNNI, bf16, AMX).  Beside RA it reports the trust
+figures of the reading's confidence on that set (ECE, coverage at 99 % and 99.5 % precision) and draws each
+model × runtime's reliability diagram and risk-coverage curve into ``out/confidence``.  It writes ``results.md``,
 ``results.csv`` and ``pareto.png`` (RA against plates/s, one point per model × runtime) into ``out``, and with
 ``update_zoo`` the batch-64, 1-thread figures into the zoo records.
 """
@@ -23,6 +25,7 @@ from lprzoo.precision import cpu_summary
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
+TRUST = ("RA", "ECE", "coverage@99", "coverage@99.5")  # accuracy and the confidence figures, in percent
 
 
 def _reader(model: str, runtime: str, threads: int):
@@ -108,7 +111,9 @@ def benchmark(
                 accuracy: dict[str, Any] = {}
                 if labelled:
                     images, labels = labelled_images(labelled, reader.charset)
-                    accuracy = evaluate(reader, images, labels, breakdown=False)
+                    pictures = Path(out) / "confidence"  # reliability and risk-coverage of each model x runtime
+                    accuracy = evaluate(reader, images, labels, breakdown=False, pictures=pictures,
+                                        title=f"{Path(model).stem} {runtime}")  # fmt: skip
                 progress.advance(task)
                 size = _size(model, reader)
                 for b in batches:
@@ -117,7 +122,7 @@ def benchmark(
                             reader = _reader(model, runtime, t)
                         speed = _time(reader, b, t, repeats)
                         rows.append({"model": model, "runtime": runtime, "batch": b, "threads": t, **speed,
-                                     "RA": accuracy.get("RA"), "params": params, "MB": size})  # fmt: skip
+                                     **{k: accuracy.get(k) for k in TRUST}, "params": params, "MB": size})  # fmt: skip
                         progress.advance(task)
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
@@ -143,15 +148,15 @@ def _size(model: str, reader) -> float:
 
 
 def _write(rows: list[dict[str, Any]], target: Path, cpu: str) -> None:
-    columns = ["model", "runtime", "batch", "threads", "plates_per_s", "p50_ms", "p95_ms", "RA", "params", "MB"]
+    columns = ["model", "runtime", "batch", "threads", "plates_per_s", "p50_ms", "p95_ms", *TRUST, "params", "MB"]
     with (target / "results.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
         writer.writerows(rows)
     lines = [f"CPU: {cpu}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        ra = "–" if r["RA"] is None else f"{100 * r['RA']:.1f}"
-        lines.append("| " + " | ".join(str(r[c]) if c != "RA" else ra for c in columns) + " |")
+        percent = {k: "–" if r[k] is None else f"{100 * r[k]:.1f}" for k in TRUST}
+        lines.append("| " + " | ".join(percent.get(c, str(r[c])) for c in columns) + " |")
     (target / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     _pareto(rows, target / "pareto.png", cpu)
@@ -201,7 +206,7 @@ def _update_zoo(rows: list[dict[str, Any]], cpu: str) -> None:
         mine = [r for r in rows if r["model"] == record["name"] and r["batch"] == 64 and r["threads"] == 1]
         if not mine:
             continue
-        record["benchmark"] = {r["runtime"]: {k: r[k] for k in ("plates_per_s", "p50_ms", "p95_ms", "RA", "MB")}
+        record["benchmark"] = {r["runtime"]: {k: r[k] for k in ("plates_per_s", "p50_ms", "p95_ms", *TRUST, "MB")}
                                for r in mine}  # fmt: skip
         record["benchmark"]["cpu"] = cpu
         path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")

@@ -13,21 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from lprzoo.calibration import (
-    Calibration,
-    coverage_at,
-    expected_calibration_error,
-    fit_temperature,
-    reliability,
-    risk_coverage,
-)
+from lprzoo.calibration import Calibration, coverage_at, expected_calibration_error, fit_temperature, risk_coverage
 from lprzoo.decode import prefix_beam_search
 from lprzoo.errors import LprzooError
+from lprzoo.viz import confidence_report
 
 log = logging.getLogger(__name__)
 
@@ -78,45 +71,6 @@ def fit_calibration(
     )
     calibration.threshold = calibration.threshold_for(min_precision)
     return calibration
-
-
-def confidence_report(confidence: Sequence[float], correct: Sequence[bool], title: str, out: Path) -> dict[str, Any]:
-    """ECE, coverage at 99 % / 99.5 % precision, and two pictures: a reliability diagram and a risk-coverage curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    curve = risk_coverage(confidence, correct)
-    figures = {
-        "plates": len(confidence),
-        "RA": round(float(np.mean(correct)), 4) if len(correct) else 0.0,
-        "ECE": round(expected_calibration_error(confidence, correct), 4),
-        "mean_confidence": round(float(np.mean(confidence)), 4) if len(confidence) else 0.0,
-        "coverage@99": round(coverage_at(curve, 0.99), 4),
-        "coverage@99.5": round(coverage_at(curve, 0.995), 4),
-    }
-    slug = title.replace("/", "-").replace(" ", "_")
-    plt.rcParams["axes.titlesize"] = 10
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
-    bins = reliability(confidence, correct)
-    ax.plot([0, 1], [0, 1], "k--", lw=1)
-    ax.bar([c for c, _, _ in bins], [a for _, a, _ in bins], width=0.08, alpha=0.7, label="accuracy per bin")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{title}\nECE {figures['ECE']:.3f}")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / f"reliability_{slug}.png")
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
-    ax.plot([c for _, _, c in curve], [1 - p for _, p, _ in curve], lw=1.5)
-    ax.set(xlabel="coverage (share of plates accepted)", ylabel="risk (share of accepted readings wrong)",
-           xlim=(0, 1), ylim=(0, max(0.05, 1.05 * max((1 - p for _, p, _ in curve), default=0))),
-           title=f"{title}\ncoverage {100 * figures['coverage@99']:.0f} % at 99 % precision")  # fmt: skip
-    fig.tight_layout()
-    fig.savefig(out / f"risk_coverage_{slug}.png")
-    plt.close(fig)
-    return figures
 
 
 def calibrate(

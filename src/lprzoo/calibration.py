@@ -118,6 +118,19 @@ def coverage_at(curve: Sequence[Sequence[float]], min_precision: float) -> float
     return max((coverage for t, _, coverage in curve if t >= threshold), default=0.0)
 
 
+def confidence_figures(confidence: Sequence[float], correct: Sequence[bool]) -> dict[str, float]:
+    """What a user of a reader's confidence needs on one labelled set: ECE, mean confidence, and the share of plates
+    accepted at 99 % and 99.5 % precision (the reject option's coverage)."""
+    conf = np.asarray(confidence, float)
+    curve = risk_coverage(conf, correct)
+    return {
+        "ECE": round(expected_calibration_error(conf, correct), 4),
+        "mean_confidence": round(float(conf.mean()), 4) if len(conf) else 0.0,
+        "coverage@99": round(coverage_at(curve, 0.99), 4),
+        "coverage@99.5": round(coverage_at(curve, 0.995), 4),
+    }
+
+
 def nll(confidence: np.ndarray, correct: np.ndarray) -> float:
     p = np.clip(confidence, 1e-7, 1 - 1e-7)
     return float(-(correct * np.log(p) + (1 - correct) * np.log(1 - p)).mean())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import os
 import sys
@@ -17,39 +15,51 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_only
 
-from lprzoo.data.sources import printable
 from lprzoo.decode import greedy_decode
 from lprzoo.errors import LprzooError
+from lprzoo.readings import ReadingsFile, review_path
 
 log = logging.getLogger(__name__)
 
 
 class PredictionWriter(BasePredictionWriter):
-    """Writes ``lprzoo predict`` rows to CSV or JSONL: file, text, confidence, char confidences, top-N.
+    """Writes ``lprzoo predict`` rows to CSV or JSONL: file, text, confidence, char confidences, top-N
+    (:mod:`lprzoo.readings`).
 
-    Under DDP each rank writes ``<stem>.rank<N><suffix>``. Rows are appended batch by batch to
-    ``<output>.partial``, which is renamed to ``output`` only when the run ends, so a run that dies never leaves a
-    half-written file at ``output`` (its rows so far stay in the ``.partial`` file). File names that are not UTF-8
-    are written with their undecodable bytes as ``\\xNN``.
+    Readings whose confidence is below ``min_confidence`` go to the review file ``<stem>.review<suffix>`` beside
+    ``output``, with their top-N, instead of ``output`` (the reject option; ``lprzoo calibrate`` gives the threshold
+    for a precision).  Under DDP each rank writes ``<stem>.rank<N><suffix>``.  Rows are appended batch by batch to
+    ``<file>.partial``, renamed into place only when the run ends, so a run that dies never leaves a half-written
+    file (its rows so far stay in the ``.partial`` file).
 
     Args:
         output: ``.csv`` or ``.jsonl`` path.
         format: ``auto`` picks by the file extension.
+        min_confidence: readings below it go to the review file (0: every reading goes to ``output``).
     """
 
     def __init__(
-        self, output: str = "runs/predict/predictions.csv", format: Literal["auto", "csv", "jsonl"] = "auto"
+        self,
+        output: str = "runs/predict/predictions.csv",
+        format: Literal["auto", "csv", "jsonl"] = "auto",
+        min_confidence: float = 0.0,
     ) -> None:
         super().__init__(write_interval="batch")
+        if not 0 <= min_confidence <= 1:
+            raise LprzooError(f"--predict_writer.min_confidence must lie in [0, 1], got {min_confidence}")
         self.output = Path(output)
-        self.format = format if format != "auto" else ("jsonl" if self.output.suffix in (".jsonl", ".json") else "csv")
-        self._path: Path | None = None
-        self.rows_written = 0
+        self.format = format
+        self.min_confidence = min_confidence
+        self._files: dict[str, ReadingsFile] = {}
 
     @property
     def partial(self) -> Path | None:
-        """Where rows go until the run ends."""
-        return None if self._path is None else self._path.with_name(self._path.name + ".partial")
+        """Where accepted rows go until the run ends."""
+        return self._files["accepted"].partial if self._files else None
+
+    @property
+    def rows_written(self) -> int:
+        return sum(f.rows for f in self._files.values())
 
     def check_output(self) -> None:
         """Fail before any work when ``output`` cannot be written: a folder, or a folder that cannot be made."""
@@ -59,32 +69,27 @@ class PredictionWriter(BasePredictionWriter):
         path = self.output
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self.rows_written = 0
-        assert self.partial is not None
-        with self.partial.open("w", encoding="utf-8", newline="") as f:
-            if self.format == "csv":
-                csv.writer(f).writerow(["file", "text", "confidence", "char_confidences", "topn"])
+        self._files = {"accepted": ReadingsFile(path, self.format)}
+        if self.min_confidence > 0:
+            self._files["review"] = ReadingsFile(review_path(path), self.format)
 
     def write_on_batch_end(self, trainer, pl_module, prediction: list[dict[str, Any]], *args: Any) -> None:
-        assert self.partial is not None
-        with self.partial.open("a", encoding="utf-8", newline="") as f:
-            if self.format == "jsonl":
-                for row in prediction:
-                    f.write(json.dumps({**row, "file": printable(row["file"])}, ensure_ascii=False) + "\n")
-            else:
-                writer = csv.writer(f)
-                for row in prediction:
-                    topn = ";".join(f"{t}:{p}" for t, p in row["topn"])
-                    chars = ";".join(str(c) for c in row["char_confidences"])
-                    writer.writerow([printable(row["file"]), row["text"], row["confidence"], chars, topn])
-        self.rows_written += len(prediction)
+        review = self._files.get("review")
+        self._files["accepted"].append(
+            r for r in prediction if review is None or r["confidence"] >= self.min_confidence
+        )
+        if review is not None:
+            review.append(r for r in prediction if r["confidence"] < self.min_confidence)
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        assert self._path is not None and self.partial is not None
-        os.replace(self.partial, self._path)
-        log.info("wrote %d predictions to %s", self.rows_written, self._path)
+        accepted, review = self._files["accepted"], self._files.get("review")
+        accepted.commit()
+        if review is None:
+            log.info("wrote %d predictions to %s", accepted.rows, accepted.path)
+        else:
+            review.commit()
+            log.info("wrote %d predictions to %s and %d below confidence %g to review to %s",
+                     accepted.rows, accepted.path, review.rows, self.min_confidence, review.path)  # fmt: skip
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if self.partial is not None and self.partial.exists():

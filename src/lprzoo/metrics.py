@@ -91,3 +91,33 @@ class PlateMetrics(Metric):
         for j, n in enumerate(self.top_n):
             out[f"top{n}"] = ratio(self.topn_correct[j], self.plates)
         return out
+
+
+class ConfidenceMetrics(Metric):
+    """Trust figures of a stream of readings: ECE, mean confidence, and coverage at 99 % / 99.5 % precision
+    (:func:`~lprzoo.calibration.confidence_figures`).  Its states are the per-plate confidences and hits, gathered
+    across DDP ranks (``cat``), because coverage at a precision needs all of them at once."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("confidence", default=[], dist_reduce_fx="cat")
+        self.add_state("correct", default=[], dist_reduce_fx="cat")
+
+    def update(self, confidence: Sequence[float], correct: Sequence[bool]) -> None:
+        self.confidence.append(torch.tensor(list(confidence), dtype=torch.float64, device=self.device))
+        self.correct.append(torch.tensor(list(correct), dtype=torch.float64, device=self.device))
+
+    def pairs(self) -> tuple[list[float], list[bool]]:
+        """All confidences and hits so far (across ranks after a sync)."""
+        confidence, correct = self.confidence, self.correct
+        if isinstance(confidence, list):  # not synced, or nothing seen
+            confidence = torch.cat(confidence) if confidence else torch.zeros(0, dtype=torch.float64)
+            correct = torch.cat(correct) if correct else torch.zeros(0, dtype=torch.float64)
+        return confidence.cpu().tolist(), [bool(c) for c in correct.cpu().tolist()]
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        from lprzoo.calibration import confidence_figures
+
+        return {k: torch.tensor(v) for k, v in confidence_figures(*self.pairs()).items()}

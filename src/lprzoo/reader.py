@@ -198,6 +198,28 @@ class PlateReader:
         if batch:
             yield from flush()
 
+    def write(self, images: ImageLike | Sequence[ImageLike], output: str | Path) -> tuple[Path, Path | None]:
+        """Read ``images`` (a folder, a list, ...) into ``output`` (``.csv`` / ``.jsonl``, :mod:`lprzoo.readings`);
+        readings that are not ``accepted`` go, with their top-N, to the review file ``<stem>.review<suffix>``
+        beside it.  Returns both paths (the review file is ``None`` when the reader has no operating point)."""
+        from lprzoo.readings import ReadingsFile, reading_row, review_path
+
+        target = Path(output)
+        files = {True: ReadingsFile(target)}
+        if self.threshold is not None:
+            files[False] = ReadingsFile(review_path(target))
+        rows: dict[bool, list] = {True: [], False: []}
+        for reading in self.read_batches(_expand(images)[0]):
+            row = reading_row(reading.source, reading.text, reading.confidence, reading.char_confidences, reading.topn)
+            rows[reading.accepted is not False].append(row)
+            if len(rows[True]) + len(rows[False]) >= self.batch_size:  # a file write per batch, not per plate
+                for accepted, file in files.items():
+                    file.append(rows[accepted])
+                    rows[accepted] = []
+        for accepted, file in files.items():
+            file.append(rows[accepted])
+        return files[True].commit(), files[False].commit() if False in files else None
+
     def __call__(self, images: ImageLike | Sequence[ImageLike]) -> PlateReading | list[PlateReading]:
         """Read one image (-> one reading) or a list / folder / ``(B, 3, H, W)`` tensor (-> a list)."""
         items, single = _expand(images)

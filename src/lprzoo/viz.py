@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,3 +96,42 @@ def confidence_map(
     canvas.paste(plate, (0, 0))
     canvas.paste(heat, (0, plate.height + 4))
     return canvas
+
+
+def confidence_report(confidence: Sequence[float], correct: Sequence[bool], title: str, out: Path) -> dict[str, Any]:
+    """RA and :func:`~lprzoo.calibration.confidence_figures` of one labelled set, and two pictures in ``out``: a
+    reliability diagram (``reliability_<title>.png``) and a risk-coverage curve (``risk_coverage_<title>.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lprzoo.calibration import confidence_figures, reliability, risk_coverage
+
+    out.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {
+        "plates": len(confidence),
+        "RA": round(float(np.mean(correct)), 4) if len(correct) else 0.0,
+        **confidence_figures(confidence, correct),
+    }
+    slug = title.replace("/", "-").replace(" ", "_")
+    plt.rcParams["axes.titlesize"] = 10
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
+    bins = reliability(confidence, correct)
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.bar([c for c, _, _ in bins], [a for _, a, _ in bins], width=0.08, alpha=0.7, label="accuracy per bin")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{title}\nECE {figures['ECE']:.3f}")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / f"reliability_{slug}.png")
+    plt.close(fig)
+    curve = risk_coverage(confidence, correct)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
+    ax.plot([c for _, _, c in curve], [1 - p for _, p, _ in curve], lw=1.5)
+    ax.set(xlabel="coverage (share of plates accepted)", ylabel="risk (share of accepted readings wrong)",
+           xlim=(0, 1), ylim=(0, max(0.05, 1.05 * max((1 - p for _, p, _ in curve), default=0))),
+           title=f"{title}\ncoverage {100 * figures['coverage@99']:.0f} % at 99 % precision")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(out / f"risk_coverage_{slug}.png")
+    plt.close(fig)
+    return figures

@@ -22,7 +22,8 @@ from lprzoo.charset import Charset, CharsetMismatchError
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
 from lprzoo.losses import ctc_loss
-from lprzoo.metrics import PlateMetrics
+from lprzoo.metrics import ConfidenceMetrics, PlateMetrics
+from lprzoo.readings import reading_row
 from lprzoo.recognize.crnn import Architecture, LightCRNNArch, arch_argument, canonical_call
 from lprzoo.recognize.schedules import OneCycle
 from lprzoo.registry import MODELS
@@ -102,6 +103,7 @@ class CRNNModule(pl.LightningModule):
         self.lr_scheduler = lr_scheduler
         self.val_metrics = PlateMetrics(top_n)
         self.test_metrics = PlateMetrics(top_n)
+        self.test_confidence = ConfidenceMetrics()  # `lprzoo test` reports ECE and coverage at 99 % precision
         self._initialised = False
 
     def _build(self) -> None:
@@ -203,6 +205,10 @@ class CRNNModule(pl.LightningModule):
         greedy = greedy_decode(log_probs, self.charset)  # the paper's top-1: best path (§IV-C)
         beams = self.decode(log_probs, beam=True)
         metrics.update([p.text for p in greedy], batch.texts, [[t for t, _ in p.topn] for p in beams])
+        if prefix == "test":  # the reading a reader returns (beam top-1) and its confidence
+            self.test_confidence.update(
+                [p.confidence for p in beams], [p.text == t for p, t in zip(beams, batch.texts)]
+            )
         return greedy
 
     def _log_metrics(self, metrics: PlateMetrics, prefix: str) -> None:
@@ -222,19 +228,22 @@ class CRNNModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, "test")
+        for name, value in self.test_confidence.compute().items():
+            self.log(f"test/{name}", value.float())
+        if self.trainer.is_global_zero and self.trainer.log_dir:  # the pictures, beside the run's logs
+            from lprzoo.viz import confidence_report
+
+            confidence, correct = self.test_confidence.pairs()
+            folder = Path(self.trainer.log_dir) / "confidence"
+            confidence_report(confidence, correct, "test", folder)
+            log.info("test: reliability diagram and risk-coverage curve -> %s", folder)
+        self.test_confidence.reset()
 
     def predict_step(self, batch: PlateBatch, batch_idx: int) -> list[dict[str, Any]]:
         """One row per image: file, text, confidence, per-character confidences and the top-N with probabilities."""
         preds = self.decode(self(batch.images), beam=True)
         return [
-            {
-                "file": path,
-                "text": p.text,
-                "confidence": round(p.confidence, 5),
-                "char_confidences": [round(c, 4) for c in p.char_confidences],
-                "topn": [[t, round(prob, 5)] for t, prob in p.topn],
-            }
-            for path, p in zip(batch.paths, preds)
+            reading_row(path, p.text, p.confidence, p.char_confidences, p.topn) for path, p in zip(batch.paths, preds)
         ]
 
     # ---- optimisation ---------------------------------------------------------------------------------------
