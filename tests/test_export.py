@@ -74,3 +74,22 @@ def test_load_with_an_onnx_runtime_exports_once_into_the_cache(tiny, runtime, ls
     assert lstm_op in ops and (("QuantizeLinear" in ops) == runtime.startswith("onnx-int8"))
     again = lprzoo.load(str(tiny), runtime=runtime)
     assert again.net.path == reader.net.path  # the cached export, not a new one
+
+
+def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(tmp_path):
+    """The record's calibration (temperature, operating point) travels into the ONNX metadata: every runtime reads
+    calibrated confidences; fp32 ONNX gives the torch readings, confidences to 1e-3 and the same accepted flags."""
+    from lprzoo.calibration import Calibration
+
+    torch.manual_seed(0)
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    record.calibration = Calibration(temperature=0.5, threshold=1e-30, curve=[[1e-30, 1.0, 1.0]])
+    weights = save_recognizer(tmp_path / "cal.safetensors", record.build(), record, dtype=torch.float32)
+    plates = torch.randint(0, 255, (12, 3, 48, 160), dtype=torch.uint8)
+    readers = {runtime: lprzoo.load(str(weights), runtime=runtime) for runtime in ("torch", "onnx", "onnx-int8")}
+    assert {(r.temperature, r.threshold) for r in readers.values()} == {(0.5, 1e-30)}  # int8 too
+    torch_readings, onnx_readings = readers["torch"](plates), readers["onnx"](plates)
+    assert [r.text for r in torch_readings] == [r.text for r in onnx_readings]
+    assert all(abs(a.confidence - b.confidence) < 1e-3 for a, b in zip(torch_readings, onnx_readings))
+    assert all(a.raw_confidence != a.confidence for a in torch_readings if a.confidence > 0)  # calibrated
+    assert [r.accepted for r in torch_readings] == [r.accepted for r in onnx_readings]

@@ -558,7 +558,7 @@ def _report(state: dict[str, Any], rounds: list[RoundRecord], root: Path, files:
     import matplotlib.pyplot as plt
     import torch
 
-    from lprzoo.reader import _plate_tensor
+    from lprzoo.reader import plate_tensor
     from lprzoo.viz import prediction_grid
 
     config = state["config"]
@@ -591,7 +591,7 @@ def _report(state: dict[str, Any], rounds: list[RoundRecord], root: Path, files:
     plt.close(fig)
     # the first 16 crops, read by each round's reader
     shown = files[:16]
-    images = torch.stack([_plate_tensor(p, 48, 160)[0] for p in shown])
+    images = torch.stack([plate_tensor(p, 48, 160)[0] for p in shown])
     pictures = []
     for r in rounds:
         by_source = {row["source"]: row for row in rows[r.round]}

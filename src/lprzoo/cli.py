@@ -40,6 +40,10 @@ VERBS = {
         "fit a reader's confidence on held-out labelled crops; store it and a reject threshold in its record",
         "lprzoo.calibrate:calibrate",
     ),
+    "explain": (
+        "confidence maps (paper Fig. 2, 11) and top-N readings of images: lprzoo explain IMAGES --out DIR",
+        "lprzoo.explain:explain",
+    ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", "lprzoo.zoo_table:zoo"),
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", "lprzoo.publish:publish"),
     "publish-generator": (

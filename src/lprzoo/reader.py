@@ -55,7 +55,7 @@ class PlateReading:
         return asdict(self)
 
 
-def _plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tensor, str]:
+def plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tensor, str]:
     """Any supported image -> ``uint8 (3, height, width)`` and a name for it."""
     from PIL import Image
 
@@ -192,7 +192,7 @@ class PlateReader:
             return out
 
         for image in images:
-            batch.append(_plate_tensor(image, contract.height, contract.width))
+            batch.append(plate_tensor(image, contract.height, contract.width))
             if len(batch) == self.batch_size:
                 yield from flush()
         if batch:

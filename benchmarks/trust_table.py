@@ -1,0 +1,110 @@
+"""Trust figures of zoo readers on the named labelled sets: RA of the reading (beam top-1), ECE, mean confidence,
+coverage at 99 % / 99.5 % precision, and at the record's own operating point; pictures into ``--pictures``.
+
+    python benchmarks/trust_table.py lightcrnn-1.2-blend-cjk lightcrnn-1.2-adapt-auto lightcrnn-1.2-adapt-cjk \
+        --pictures docs/img/confidence
+
+``--views`` adds the agreement of the reading with its reading under small shifts, scalings and rotations of the
+plate (a label-free signal of doubt), combined with the confidence by a logistic fit on real/val (2-fold cross-fitted
+for real/val's own figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import lprzoo
+from lprzoo.calibration import confidence_figures
+from lprzoo.calibrate import all_logits
+from lprzoo.decode import prefix_beam_search
+from lprzoo.evaluate import evaluate, load_named
+
+VIEWS = [dict(translate=[3, 0]), dict(translate=[-3, 0]), dict(scale=0.92), dict(scale=1.06), dict(angle=3.0),
+         dict(angle=-3.0)]  # fmt: skip
+
+
+def view_agreement(reader, images: torch.Tensor, texts: list[str]) -> np.ndarray:
+    """Share of the views whose beam top-1 equals ``texts`` (the reading of the plate as it is)."""
+    import torchvision.transforms.v2.functional as F
+
+    votes = np.zeros(len(texts))
+    for view in VIEWS:
+        kwargs = {"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view}
+        moved = F.affine(images, **kwargs, interpolation=F.InterpolationMode.BILINEAR, fill=[127])
+        log_probs = (all_logits(reader, moved) / reader.temperature).log_softmax(-1)
+        top = prefix_beam_search(log_probs, reader.charset, reader.beam_width, 1, grammar=reader.grammar)
+        votes += np.array([p.text == t for p, t in zip(top, texts)])
+    return votes / len(VIEWS)
+
+
+def logistic_fit(features: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """Weights of P(right) = sigmoid(features @ w), by L-BFGS on the log-loss."""
+    x, y = torch.tensor(features, dtype=torch.float64), torch.tensor(correct, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([w], max_iter=200)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w, y)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return w.detach().numpy()
+
+
+def features(confidence: np.ndarray, agreement: np.ndarray) -> np.ndarray:
+    p = np.clip(confidence, 1e-6, 1 - 1e-6)
+    return np.stack([np.log(p / (1 - p)), agreement, np.ones_like(p)], 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--sets", default="real/val,target/dev")
+    parser.add_argument("--pictures", type=Path)
+    parser.add_argument("--views", action="store_true")
+    args = parser.parse_args()
+    print("| model | set | RA | ECE | mean confidence | coverage@99 | coverage@99.5 | at the record's threshold |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model in args.models:
+        reader = lprzoo.load(model)
+        per_set = {}
+        for name in args.sets.split(","):
+            images, labels = load_named(name, reader.charset)
+            title = f"{model.removeprefix('lightcrnn-1.2-')} {name}"
+            figures = evaluate(reader, images, labels, breakdown=False, pictures=args.pictures, title=title)
+            readings = reader(list(images))
+            conf = np.array([r.confidence for r in readings])
+            ok = np.array([r.text == label for r, label in zip(readings, labels)])
+            at = "–"
+            if reader.threshold is not None:
+                accepted = conf >= reader.threshold
+                at = f"{100 * accepted.mean():.1f} % / {100 * ok[accepted].mean():.1f} %"
+            print(f"| {model} | {name} | {100 * ok.mean():.1f} | {100 * figures['ECE']:.1f} | "
+                  f"{100 * figures['mean_confidence']:.1f} | {100 * figures['coverage@99']:.1f} | "
+                  f"{100 * figures['coverage@99.5']:.1f} | {at} |", flush=True)  # fmt: skip
+            if args.views:
+                per_set[name] = (conf, ok, view_agreement(reader, images, [r.text for r in readings]))
+        if args.views:
+            conf, ok, agree = per_set["real/val"]
+            w = logistic_fit(features(conf, agree), ok)
+            order = np.random.default_rng(0).permutation(len(ok))
+            crossfit = np.empty(len(ok))
+            for fit, held in ((order[: len(ok) // 2], order[len(ok) // 2 :]), (order[len(ok) // 2 :], order[: len(ok) // 2])):
+                wf = logistic_fit(features(conf[fit], agree[fit]), ok[fit])
+                crossfit[held] = 1 / (1 + np.exp(-features(conf[held], agree[held]) @ wf))
+            for name, (c, o, a) in per_set.items():
+                combined = crossfit if name == "real/val" else 1 / (1 + np.exp(-features(c, a) @ w))
+                f = confidence_figures(combined, o)
+                print(f"| {model} + {len(VIEWS)} views | {name} | {100 * o.mean():.1f} | {100 * f['ECE']:.1f} | "
+                      f"{100 * f['mean_confidence']:.1f} | {100 * f['coverage@99']:.1f} | "
+                      f"{100 * f['coverage@99.5']:.1f} | – |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
