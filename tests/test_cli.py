@@ -535,3 +535,13 @@ def test_predict_writes_readings_below_min_confidence_to_a_review_file(tiny_ckpt
     assert len(accepted) + len(review) == 12  # an untrained tiny model: most readings are unsure
     assert all(float(r["confidence"]) < 0.5 for r in review) and all(float(r["confidence"]) >= 0.5 for r in accepted)
     assert all("topn" in r for r in review)
+
+
+def test_predict_prints_each_line_once_with_no_seed_warning_or_advert(tiny_ckpt, tmp_path, plate_folder):
+    args = predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv")
+    proc = subprocess.run([sys.executable, "-m", "lprzoo.cli", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "No seed found" not in proc.stderr and "Tip" not in proc.stderr and "Warning" not in proc.stderr
+    assert not [line for line in lines if "GPU available" in line][1:]  # Lightning's lines once, not twice
+    assert any("wrote 12 predictions" in line for line in lines)

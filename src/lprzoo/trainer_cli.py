@@ -270,7 +270,7 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
     import lprzoo
 
     lprzoo._ensure_datamodules_registered()
-
+    _one_copy_of_lightning_logs()
     return LprzooCLI(
         LightningModule,
         LightningDataModule,
@@ -279,4 +279,22 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
         args=args,
         run=run,
         save_config_kwargs={"overwrite": True},
+        # Lightning's `True` seeds with 0 anyway, after warning "No seed found" on every predict and test
+        seed_everything_default=0,
     )
+
+
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")  # Lightning's pointer to a cloud logger: not about this run
+
+
+def _one_copy_of_lightning_logs() -> None:
+    """Lightning logs through its own handler on the ``lightning`` logger and, by propagation, through lprzoo's:
+    every line came twice.  Lightning's lines go through lprzoo's handler only (one format, and ``caplog`` sees
+    them), without its advertisement."""
+    if logging.getLogger().handlers:  # lprzoo's handler is there (`lprzoo.cli.main`): Lightning's is a copy
+        logging.getLogger("lightning").handlers.clear()
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropAdverts())
