@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import lprzoo
+from lprzoo.charset import Charset
 from lprzoo.export import export, read_onnx_record
 from lprzoo.weights import RecognizerRecord, save_recognizer
 
@@ -93,3 +94,29 @@ def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(
     assert all(abs(a.confidence - b.confidence) < 1e-3 for a, b in zip(torch_readings, onnx_readings))
     assert all(a.raw_confidence != a.confidence for a in torch_readings if a.confidence > 0)  # calibrated
     assert [r.accepted for r in torch_readings] == [r.accepted for r in onnx_readings]
+
+
+def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, caplog, monkeypatch):
+    from lprzoo.errors import LprzooError
+
+    caplog.set_level("INFO", logger="lprzoo")
+    export(str(tiny), str(tmp_path / "ok.onnx"), check=str(plate_folder))
+    assert "PASS" in caplog.text and "on 12 labelled crops" in caplog.text and "12/12 readings identical" in caplog.text
+
+    class Reading:
+        def __init__(self, text):
+            self.text = text
+
+    class Reader:  # torch reads every crop right, the export reads none: a broken export
+        def __init__(self, source):
+            self.right = not str(source).endswith(".onnx")
+
+        def __call__(self, images):
+            return [Reading(label if self.right else "") for label in labels]  # export reads them in this order
+
+    from lprzoo.evaluate import labelled_images
+
+    _, labels = labelled_images(str(plate_folder), Charset())
+    monkeypatch.setattr("lprzoo.reader.load", lambda source, **_: Reader(source))
+    with pytest.raises(LprzooError, match=r"FAIL: .* on 12 labelled crops .* RA 0.0 % against torch 100.0 %"):
+        export(str(tiny), str(tmp_path / "bad.onnx"), check=str(plate_folder))

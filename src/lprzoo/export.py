@@ -120,7 +120,8 @@ def export(
     log_probs: bool = False,
     calibration_real: str | None = "../shared/data/real/train",
     calibration_size: int = 512,
-    check_batch: int = 16,
+    check: str | None = "../shared/data/real/val",
+    max_ra_drop: float = 0.01,
 ) -> Path:
     """Export a recognizer (zoo name, ``.ckpt`` or ``.safetensors``) to ONNX and check it with ONNX Runtime.
 
@@ -134,7 +135,10 @@ def export(
         calibration_real: real crops mixed into the int8 calibration set (half of it; the rest is rendered); when
             the folder is absent, rendered plates only.
         calibration_size: plates in the calibration set.
-        check_batch: plates in the ONNX Runtime check after writing.
+        check: labelled real crops (a folder or labels file) that the exported model must read as torch does: the
+            export passes when its RA is at most ``max_ra_drop`` below torch's; ``none`` (or an absent folder)
+            leaves only a numerical check on random plates, which says nothing of accuracy.
+        max_ra_drop: the RA an export may lose against torch on ``check`` (0.01: one point).
 
     Returns:
         the written ``.onnx`` path.
@@ -143,6 +147,8 @@ def export(
 
     if not model:
         raise LprzooError("export: give --model (a zoo name, .ckpt or .safetensors)")
+    if not 0 <= max_ra_drop <= 1:
+        raise LprzooError(f"export: --max_ra_drop must lie in [0, 1], got {max_ra_drop}")
     net, record = load_recognizer(model)
     name = record.name or Path(str(model)).stem
     target = Path(out or f"runs/export/{name}{'-int8' if int8 else ''}.onnx")  # never the repository root
@@ -172,18 +178,43 @@ def export(
         fp32_path.unlink(missing_ok=True)
         meta["int8"] = json.dumps({"lstm": lstm, "calibration": f"{calibration_size} plates (rendered + real)"})
     _set_metadata(target, meta)
-    # check with ONNX Runtime against torch
-    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    x = torch.rand(check_batch, 3, record.input.height, record.input.width)
-    with torch.inference_mode():
-        expected = wrapper(x).numpy()
-    got = session.run(None, {"images": x.numpy()})[0]
-    if got.shape != expected.shape:
-        raise LprzooError(f"{target}: ONNX output {got.shape} differs from torch {expected.shape}")
-    delta = float(np.abs(got - expected).max())
-    log.info("wrote %s (%.1f MB); ONNX Runtime check: max |Δ| = %.2e over %d plates", target,
-             target.stat().st_size / 2**20, delta, check_batch)  # fmt: skip
+    _check(model, target, record, wrapper, check, max_ra_drop)
     return target
+
+
+def _check(model: str, target: Path, record: RecognizerRecord, wrapper: nn.Module, check: str | None,
+           max_ra_drop: float) -> None:  # fmt: skip
+    """ONNX Runtime against torch: on labelled crops, RA and identical readings (pass or fail); else max |Δ|."""
+    import onnxruntime as ort
+
+    size = f"{target.stat().st_size / 2**20:.1f} MB"
+    if check in (None, "", "none") or not Path(check).exists():
+        session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+        x = torch.rand(16, 3, record.input.height, record.input.width)
+        with torch.inference_mode():
+            expected = wrapper(x).numpy()
+        delta = float(np.abs(session.run(None, {"images": x.numpy()})[0] - expected).max())
+        log.info("wrote %s (%s); no labelled crops to check accuracy on (--check DIR): max |Δ| = %.2e against torch "
+                 "on 16 random plates", target, size, delta)  # fmt: skip
+        return
+    from lprzoo.evaluate import labelled_images
+    from lprzoo.reader import load
+
+    images, labels = labelled_images(check, record.charset)
+    readings = {}
+    for runtime, reader in (("torch", load(model)), ("onnx", load(str(target)))):
+        readings[runtime] = [r.text for r in reader(list(images))]
+    ra = {k: float(np.mean([t == label for t, label in zip(v, labels)])) for k, v in readings.items()}
+    same = sum(a == b for a, b in zip(readings["torch"], readings["onnx"]))
+    verdict = "PASS" if ra["onnx"] >= ra["torch"] - max_ra_drop else "FAIL"
+    message = (
+        f"{verdict}: {target} ({size}) on {len(labels)} labelled crops of {check}: RA {100 * ra['onnx']:.1f} % "
+        f"against torch {100 * ra['torch']:.1f} % ({100 * (ra['onnx'] - ra['torch']):+.1f} pp; allowed "
+        f"-{100 * max_ra_drop:.1f}), {same}/{len(labels)} readings identical"
+    )
+    if verdict == "FAIL":
+        raise LprzooError(message)
+    log.info("%s", message)
 
 
 class OnnxNet(nn.Module):

@@ -238,7 +238,7 @@ def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
     target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}.onnx"
     if not target.is_file():
         lstm = "dynamic" if runtime == "onnx-int8-lstm8" else "fp32"
-        export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm)
+        export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm, check=None)
     return target
 
 
