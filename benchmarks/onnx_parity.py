@@ -13,7 +13,7 @@ import numpy as np
 import lprzoo
 from lprzoo.evaluate import load_named
 
-RUNTIMES = ("torch", "onnx", "onnx-int8", "onnx-int8-lstm8")
+RUNTIMES = ("torch", "onnx", "onnx-int8-lstm-fp32", "onnx-int8")
 
 
 def main() -> None:

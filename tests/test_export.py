@@ -64,8 +64,8 @@ def test_benchmark_command_on_a_tiny_model(tiny, tmp_path, plate_folder):
     }
 
 
-@pytest.mark.parametrize("runtime, lstm_op", [("onnx", "LSTM"), ("onnx-int8", "LSTM"),
-                                              ("onnx-int8-lstm8", "DynamicQuantizeLSTM")])  # fmt: skip
+@pytest.mark.parametrize("runtime, lstm_op", [("onnx", "LSTM"), ("onnx-int8-lstm-fp32", "LSTM"),
+                                              ("onnx-int8", "DynamicQuantizeLSTM")])  # fmt: skip
 def test_load_with_an_onnx_runtime_exports_once_into_the_cache(tiny, runtime, lstm_op):
     from lprzoo.export import OnnxNet
 

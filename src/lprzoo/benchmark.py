@@ -24,7 +24,7 @@ from lprzoo.precision import cpu_summary
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
+RUNTIMES = ("torch", "torch-cl", "onnx", "onnx-int8-lstm-fp32", "onnx-int8")
 TRUST = ("RA", "ECE", "coverage@99", "coverage@99.5")  # accuracy and the confidence figures, in percent
 
 
@@ -72,7 +72,7 @@ def benchmark(
     Args:
         models: a zoo-name pattern (``lightcrnn*``) or comma-separated names / files.
         runtimes: comma-separated: ``torch`` (eager fp32), ``torch-cl`` (channels-last fp32), ``onnx`` (ONNX Runtime
-            fp32), ``onnx-int8`` (static QDQ int8, LSTMs fp32), ``onnx-int8-lstm8`` (LSTMs dynamic int8 too).
+            fp32), ``onnx-int8-lstm-fp32`` (static QDQ int8, LSTMs fp32), ``onnx-int8`` (LSTMs dynamic int8 too).
         batch: comma-separated batch sizes.
         threads: comma-separated thread counts.
         data: a labelled folder for RA (``none`` to skip accuracy).
@@ -89,7 +89,7 @@ def benchmark(
     names = [m.strip() for m in models.split(",")]
     chosen = [n for pattern in names for n in sorted(records) if fnmatch.fnmatch(n, pattern)] or names
     runtime_list = [r.strip() for r in runtimes.split(",")]
-    known = ("torch", "torch-cl", "onnx", "onnx-int8", "onnx-int8-lstm8")
+    known = ("torch", "torch-cl", "onnx", "onnx-int8-lstm-fp32", "onnx-int8")
     unknown = [r for r in runtime_list if r not in known]
     if unknown:
         from lprzoo.errors import LprzooError
@@ -173,7 +173,7 @@ def _pareto(rows: list[dict[str, Any]], path: Path, cpu: str) -> None:
         if r["batch"] == max(x["batch"] for x in rows) and r["threads"] == min(x["threads"] for x in rows):
             best[(r["model"], r["runtime"])] = r
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    markers = {"torch": "o", "torch-cl": "s", "onnx": "^", "onnx-int8": "D", "onnx-int8-lstm8": "P"}
+    markers = {"torch": "o", "torch-cl": "s", "onnx": "^", "onnx-int8-lstm-fp32": "D", "onnx-int8": "P"}
     models = sorted({model for model, _ in best})
     colours = {m: plt.cm.tab10(i % 10) for i, m in enumerate(models)}  # colour = model, marker = runtime
     for (model, runtime), r in sorted(best.items()):

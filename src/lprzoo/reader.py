@@ -227,7 +227,7 @@ class PlateReader:
         return readings[0] if single else readings
 
 
-Runtime = Literal["torch", "onnx", "onnx-int8", "onnx-int8-lstm8"]
+Runtime = Literal["torch", "onnx", "onnx-int8", "onnx-int8-lstm-fp32"]
 
 
 def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
@@ -237,7 +237,7 @@ def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
 
     target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}.onnx"
     if not target.is_file():
-        lstm = "dynamic" if runtime == "onnx-int8-lstm8" else "fp32"
+        lstm = "dynamic" if runtime == "onnx-int8" else "fp32"
         export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm, check=None)
     return target
 
@@ -257,9 +257,9 @@ def load(
     hashed URL.
 
     Args:
-        runtime: ``torch``; ``onnx`` (fp32), ``onnx-int8`` (convolutions and linear layers int8, LSTMs fp32) or
-            ``onnx-int8-lstm8`` (LSTMs dynamically quantized too) run the same model in ONNX Runtime (exported once,
-            cached in the user cache).
+        runtime: ``torch``; ``onnx`` (fp32); ``onnx-int8`` (convolutions and linear layers static int8, LSTMs
+            dynamic int8: ``lprzoo benchmark`` measured it the fastest at the same RA, docs/benchmarks.md) or
+            ``onnx-int8-lstm-fp32`` (LSTMs kept fp32) run the same model in ONNX Runtime (exported once, cached).
         threads: ONNX Runtime intra-op threads (default: its own choice).
         min_precision: accept readings (``PlateReading.accepted``) at the lowest confidence threshold that kept this
             precision on the record's calibration plates (``lprzoo calibrate``); default the record's threshold.

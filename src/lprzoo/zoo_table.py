@@ -49,7 +49,7 @@ def zoo_rows() -> list[list[str]]:
                 f"{extra.get('num_params', 0) / 1e6:.2f} M" if extra.get("num_params") else "–",
                 f"{extra.get('file_size', 0) / 2**20:.1f}" if extra.get("file_size") else "–",
                 str(bench.get("torch", {}).get("plates_per_s", speed.get("plates_per_s", "–"))),
-                str(bench.get("onnx-int8-lstm8", {}).get("plates_per_s", "–")),
+                str(bench.get("onnx-int8", {}).get("plates_per_s", "–")),
             ]
         )
     return rows

@@ -7,12 +7,16 @@ decoding a 560×186 crop or a 720×1160 CCPD scene several times cheaper than a 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
-from lprzoo.data.sources import InvalidSampleError, Sample
+from lprzoo.data.sources import InvalidSampleError, Sample, printable
+
+log = logging.getLogger(__name__)
 
 
 def _perspective_coeffs(src: tuple[tuple[float, float], ...], dst: list[tuple[float, float]]) -> list[float]:
@@ -25,8 +29,23 @@ def _perspective_coeffs(src: tuple[tuple[float, float], ...], dst: list[tuple[fl
     return np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float)).tolist()
 
 
+TOO_SMALL = (16, 8)  # width, height in pixels under which an image cannot show a readable plate
+
+
+def _wide_range_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and 32-bit integer or float images -> 8-bit grayscale by their real range (min..max of the finite
+    values), as a viewer shows them; PIL's own ``convert`` clips 16-bit to white and floats to black."""
+    values = np.asarray(img, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    scaled = np.zeros_like(values) if high <= low else (np.nan_to_num(values, nan=low) - low) / (high - low) * 255
+    return Image.fromarray(np.clip(scaled, 0, 255).round().astype(np.uint8), mode="L")
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Grayscale, RGBA, LA and palette images -> RGB (transparent areas on white)."""
+    """Grayscale, RGBA, LA, palette, 16-bit and float images -> RGB (transparent areas on white)."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        img = _wide_range_to_8bit(img)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA"):
@@ -43,7 +62,8 @@ def pil_to_plate(img: Image.Image, height: int = IMAGE_HEIGHT, width: int = IMAG
 
 
 def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WIDTH) -> torch.Tensor:
-    """Decode, convert to RGB (grayscale, RGBA and palette images included), rectify CCPD corners and resize.
+    """Decode, turn upright by the EXIF orientation, convert to RGB (grayscale, RGBA, palette, 16-bit and float
+    images included), rectify CCPD corners and resize; warn when the image is far too small to show a plate.
 
     Raises:
         InvalidSampleError: a zero-byte, corrupt or truncated file, named with the reason.
@@ -53,6 +73,11 @@ def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WI
             if sample.corners is None and img.format == "JPEG":
                 img.draft("RGB", (width, height))  # decode at the smallest DCT scale still >= the target
             img.load()
+            if sample.corners is None:  # as a viewer shows it: phone photos store rotation in EXIF (CCPD has none)
+                img = ImageOps.exif_transpose(img)
+            if img.width < TOO_SMALL[0] or img.height < TOO_SMALL[1]:
+                log.warning("%s: %d x %d pixels is far too small to show a plate; read anyway",
+                            printable(sample.path), img.width, img.height)  # fmt: skip
             img = _to_rgb(img)
             if sample.corners is not None:
                 out = [(0, 0), (width * 4, 0), (width * 4, height * 4), (0, height * 4)]
