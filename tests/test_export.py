@@ -1,6 +1,7 @@
 """ONNX export: round trip with parity, int8, the ONNX Runtime reader and the benchmark command, on a tiny model."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -120,3 +121,84 @@ def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, ca
     monkeypatch.setattr("lprzoo.reader.load", lambda source, **_: Reader(source))
     with pytest.raises(LprzooError, match=r"FAIL: .* on 12 labelled crops .* RA 0.0 % against torch 100.0 %"):
         export(str(tiny), str(tmp_path / "bad.onnx"), check=str(plate_folder))
+
+
+def test_a_tampered_or_swapped_cached_export_is_exported_again_never_served(tiny, tmp_path, caplog):
+    from lprzoo.hub import cache_dir
+
+    plates = torch.randint(0, 255, (4, 3, 48, 160), dtype=torch.uint8)
+    expected = [r.text for r in lprzoo.load(str(tiny), runtime="onnx")(plates)]
+    (cached,) = (cache_dir() / "onnx").glob("*-onnx.onnx")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    cached.write_bytes(bytes(data))
+    caplog.set_level("WARNING", logger="lprzoo")
+    reader = lprzoo.load(str(tiny), runtime="onnx")
+    assert "does not match its recorded sha256; exporting again" in caplog.text
+    assert [r.text for r in reader(plates)] == expected
+    # another model's export put in its place, with a matching stamp: its metadata names another source
+    other_record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    other = save_recognizer(tmp_path / "other.safetensors", other_record.build(), other_record, dtype=torch.float32)
+    other_path = lprzoo.load(str(other), runtime="onnx").net.path
+    cached.write_bytes(Path(other_path).read_bytes())
+    Path(str(cached) + ".sha256").write_text(Path(other_path + ".sha256").read_text())
+    assert Path(lprzoo.load(str(tiny), runtime="onnx").net.path).read_bytes() != Path(other_path).read_bytes()
+
+
+def test_concurrent_first_onnx_loads_from_threads_and_processes_agree(tiny):
+    """8 threads, then 3 processes, making the same first ONNX export at once: no crash, one cache entry, the same
+    readings everywhere."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lprzoo.hub import cache_dir
+
+    plates = torch.randint(0, 255, (4, 3, 48, 160), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(lambda _: [r.text for r in lprzoo.load(str(tiny), runtime="onnx")(plates)], range(8)))
+    assert all(t == texts[0] for t in texts)
+    for entry in (cache_dir() / "onnx").glob("*"):
+        entry.unlink()
+    script = (
+        "import sys, torch, lprzoo; generator = torch.Generator().manual_seed(1); "
+        "plates = torch.randint(0, 255, (4, 3, 48, 160), dtype=torch.uint8, generator=generator); "
+        "print('|'.join(r.text for r in lprzoo.load(sys.argv[1], runtime='onnx-int8')(plates)))"
+    )  # fmt: skip
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tiny)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]  # fmt: skip
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    assert len(list((cache_dir() / "onnx").glob("*.onnx"))) == 1
+
+
+def test_a_killed_export_leaves_no_truncated_onnx_and_a_failed_one_no_temporary_files(tiny, tmp_path, monkeypatch):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lprzoo.errors import LprzooError
+
+    target = tmp_path / "out" / "model.onnx"
+    script = "import sys; from lprzoo.export import export; export(sys.argv[1], sys.argv[2], int8=True, check=None)"
+    for delay in (0.5, 1.5, 3.0, 4.5):  # before, during the fp32 export, during quantization, near the end
+        target.unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, "-c", script, str(tiny), str(target)])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if target.exists():  # finished before the kill: then it is whole
+            onnx.checker.check_model(onnx.load(str(target)))
+    leftovers = [p.name for p in target.parent.iterdir() if p.name != "model.onnx"] if target.parent.exists() else []
+    assert all(".partial" in name or ".prep" in name or ".static" in name for name in leftovers)  # hidden, never served
+
+    def broken_quantize(*args, **kwargs):
+        raise LprzooError("quantization failed")
+
+    monkeypatch.setattr("lprzoo.export.quantize_int8", broken_quantize)
+    folder = tmp_path / "failed"
+    with pytest.raises(LprzooError):
+        export(str(tiny), str(folder / "model.onnx"), int8=True, check=None)
+    assert list(folder.iterdir()) == []

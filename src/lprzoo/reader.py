@@ -7,6 +7,7 @@ takes), images are converted as training crops are (:mod:`lprzoo.data.images`), 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
 from lprzoo.weights import RecognizerRecord, load_recognizer
+
+log = logging.getLogger(__name__)
 
 ImageLike = Union[str, Path, "Image.Image", np.ndarray, torch.Tensor]  # noqa: F821
 
@@ -231,14 +234,30 @@ Runtime = Literal["torch", "onnx", "onnx-int8", "onnx-int8-lstm-fp32"]
 
 
 def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
-    """The ONNX export of ``source`` for ``runtime``, made once and kept in the user cache (keyed by its sha256)."""
+    """The ONNX export of ``source`` for ``runtime``, made once and kept in the user cache.
+
+    The cache entry is keyed by the source's sha256 (not its name) and carries the export's own sha256 beside it
+    (``.sha256``); an entry whose file no longer matches is exported again, never served.  Threads and processes
+    making the same entry take turns (:func:`lprzoo.folders.exclusive`), and :func:`lprzoo.export.export` writes
+    through a temporary file, so a killed export leaves no entry behind.
+    """
     from lprzoo.export import export
-    from lprzoo.hub import cache_dir, source_sha256
+    from lprzoo.folders import atomic_write_text, exclusive
+    from lprzoo.hub import cache_dir, sha256_file, source_sha256, verified
 
     target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}.onnx"
-    if not target.is_file():
+    stamp = target.with_name(target.name + ".sha256")
+    with exclusive(target.with_name(target.name + ".lock")):
+        if target.is_file() and stamp.is_file() and verified(target, stamp.read_text().strip()):
+            from lprzoo.export import read_onnx_record
+
+            if read_onnx_record(target)[1].get("source_sha256") == source_sha256(source):  # not another model's
+                return target
+        if target.is_file():
+            log.warning("%s: cached export does not match its recorded sha256; exporting again", target)
         lstm = "dynamic" if runtime == "onnx-int8" else "fp32"
         export(str(source), str(target), int8=runtime.startswith("onnx-int8"), lstm=lstm, check=None)
+        atomic_write_text(stamp, sha256_file(target) + "\n")
     return target
 
 
