@@ -545,3 +545,13 @@ def test_predict_prints_each_line_once_with_no_seed_warning_or_advert(tiny_ckpt,
     assert "No seed found" not in proc.stderr and "Tip" not in proc.stderr and "Warning" not in proc.stderr
     assert not [line for line in lines if "GPU available" in line][1:]  # Lightning's lines once, not twice
     assert any("wrote 12 predictions" in line for line in lines)
+
+
+def test_a_render_rerun_says_it_rendered_nothing(tmp_path, caplog):
+    args = ["render", "--n", "3", "--out", str(tmp_path / "blue"), "--workers", "1"]
+    caplog.set_level("INFO", logger="lprzoo")
+    assert main(args) == 0
+    assert "rendered 3 plates (0 were already there)" in caplog.text
+    caplog.clear()
+    assert main(args) == 0
+    assert "nothing to render: all 3 plates were already in" in caplog.text and "rendered 3" not in caplog.text

@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, NotADirectoryError, FileExistsError) as e:  # each names its path
         log.error("%s", e)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the verb said what it kept and how to resume; no traceback
+        log.error("interrupted")
+        return 130
     return 0
 
 

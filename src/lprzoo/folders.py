@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lprzoo.errors import InvalidSampleError
+from lprzoo.errors import InvalidSampleError, LprzooError
 
 IMAGE_NAME = re.compile(r"^(\d{7})_(.+)\.(jpg|png)$")
 TMP_PREFIX = ".tmp-"
@@ -54,24 +54,37 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 
 
 @contextmanager
-def exclusive(path: Path) -> Iterator[None]:
+def exclusive(path: Path, busy: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if absent) against other threads and processes: a thread lock
     per path, then ``flock`` (POSIX; elsewhere only the thread lock).  The lock dies with its holder, so a killed
-    process never leaves it held."""
+    process never leaves it held.
+
+    Args:
+        busy: wait for the lock when ``None``; else do not wait: raise :class:`LprzooError` with this message
+            when another writer holds it (two writers on one output).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _THREAD_LOCKS_GUARD:
         thread_lock = _THREAD_LOCKS.setdefault(str(path), threading.Lock())
-    with thread_lock, open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: threads are serialised, processes are not
-            yield
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    if not thread_lock.acquire(blocking=busy is None):
+        raise LprzooError(busy)
+    try:
+        with open(path, "a+b") as handle:
+            try:
+                import fcntl
+            except ImportError:  # Windows: threads are serialised, processes are not
+                yield
+                return
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (fcntl.LOCK_NB if busy is not None else 0))
+            except BlockingIOError:
+                raise LprzooError(busy) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        thread_lock.release()
 
 
 def image_name(index: int, label: str, fmt: str) -> str:
@@ -114,9 +127,17 @@ def check_manifest(path: Path, manifest: dict[str, Any], informative: tuple[str,
         informative: keys that may differ (e.g. where a checkpoint was read from).
 
     Raises:
-        InvalidSampleError: the folder was made with other settings; the message names them.
+        InvalidSampleError: the folder was made with other settings (the message names them), or it holds files
+            and no manifest: a folder this command did not write.
     """
     manifest = json.loads(json.dumps(manifest, ensure_ascii=False))  # tuples -> lists, as when read back
+    if not path.exists():
+        foreign = sorted(p.name for p in path.parent.iterdir() if not p.name.startswith("."))
+        if foreign:  # a dataset (or anything) lprzoo did not write here: never overwrite its labels.tsv or images
+            raise InvalidSampleError(
+                path.parent, f"holds files this command did not write ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}; no {path.name}); choose an empty or new folder"
+            )  # fmt: skip
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
         keys = (old.keys() | manifest.keys()) - set(informative)

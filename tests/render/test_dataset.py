@@ -49,7 +49,8 @@ def test_render_to_folder_interrupted_then_resumed(tmp_path: Path, monkeypatch: 
     with pytest.raises(KeyboardInterrupt):
         render_to_folder("blue", n, out, seed=5, workers=1, progress=False)
     assert len(_folder(out)) == 11 and not (out / "labels.tsv").exists()
-    assert len(list(out.glob(".tmp-*"))) == 1
+    assert not list(out.glob(".tmp-*"))  # the interrupted render cleaned its temporary file up
+    (out / f".tmp-{999:07d}_京A12345.jpg").write_bytes(b"partial")  # as a kill -9 would leave one
     monkeypatch.setattr(dataset_module, "_write_image", real_write)
 
     labels = render_to_folder("blue", n, out, seed=5, workers=2, chunk_size=4, progress=False, preview=out / "p.png")
@@ -66,3 +67,46 @@ def test_render_to_folder_interrupted_then_resumed(tmp_path: Path, monkeypatch: 
         render_to_folder("blue", n, out, seed=6, progress=False)
     with pytest.raises(InvalidSampleError, match=r"index \d+ >= n="):
         render_to_folder("blue", n - 5, out, seed=5, progress=False)
+
+
+def test_render_refuses_a_folder_holding_a_dataset_it_did_not_write(tmp_path: Path) -> None:
+    from lprzoo.errors import InvalidSampleError
+
+    (tmp_path / "labels.tsv").write_text("filename\tlabel\na.jpg\t京A12345\n", encoding="utf-8")
+    with pytest.raises(
+        InvalidSampleError, match=r"holds files this command did not write \(labels.tsv; no render.json\)"
+    ):
+        render_to_folder("blue", 2, tmp_path, workers=1, progress=False)
+    assert (tmp_path / "labels.tsv").read_text(encoding="utf-8").endswith("京A12345\n")  # the ground truth is intact
+
+
+def test_a_second_render_into_the_same_folder_refuses_while_the_first_runs(tmp_path: Path) -> None:
+    from lprzoo.errors import LprzooError
+    from lprzoo.folders import exclusive
+
+    with exclusive(tmp_path / "out" / ".render.lock"):  # the first writer, as a running render holds it
+        with pytest.raises(LprzooError, match=r"another lprzoo render is writing this folder"):
+            render_to_folder("blue", 2, tmp_path / "out", workers=1, progress=False)
+    render_to_folder("blue", 2, tmp_path / "out", workers=1, progress=False)  # once it is done, it goes ahead
+    assert len(list((tmp_path / "out").glob("*.jpg"))) == 2
+
+
+def test_ctrl_c_stops_a_multi_process_render_at_once_and_the_folder_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "blue"
+    command = [sys.executable, "-m", "lprzoo.cli", "render", "--n", "20000", "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("*.jpg"))) < 50:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    start = time.time()
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - start < 10 and proc.returncode == 130, err[-2000:]
+    assert "run the same command to resume" in err and "Traceback" not in err
+    assert not (out / "labels.tsv").exists()  # not complete, so not labelled as complete
+    assert not list(out.glob(".tmp-*"))  # no half-written image left under a plate's name or a temporary one

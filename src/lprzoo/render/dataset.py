@@ -12,7 +12,8 @@ import dataclasses
 import json
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import multiprocessing
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lprzoo.folders import IMAGE_NAME, atomic_write_bytes, check_manifest, existing_images, image_name, write_labels
+from lprzoo.folders import (
+    IMAGE_NAME,
+    atomic_write_bytes,
+    check_manifest,
+    exclusive,
+    existing_images,
+    image_name,
+    write_labels,
+)
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, get_font
 from lprzoo.render.renderer import PlateRenderer, resolve_degradations
@@ -40,9 +49,11 @@ def item_rng(seed: int, index: int, epoch: int = 0) -> np.random.Generator:
 _worker_renderer: PlateRenderer | None = None
 
 
-def _init_worker(kwargs: dict[str, Any]) -> None:
+def _init_worker(kwargs: dict[str, Any], in_a_pool: bool = False) -> None:
     global _worker_renderer
     die_with_parent()  # a killed render leaves no worker writing files; a no-op with workers=1
+    if in_a_pool:  # Ctrl-C is the parent's to handle: it stops the pool at once (Pool.terminate)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     _worker_renderer = PlateRenderer(**kwargs)
 
@@ -54,6 +65,10 @@ def _write_image(path: Path, image: np.ndarray, fmt: str, quality: int) -> None:
     if not ok:
         raise OSError(f"could not encode {path.name}")
     atomic_write_bytes(path, buf)  # the encoded array itself: no copy to bytes
+
+
+def _render_chunk_star(args: tuple) -> int:
+    return _render_chunk(*args)
 
 
 def _render_chunk(indices: list[int], out_dir: str, seed: int, fmt: str, quality: int) -> int:
@@ -133,28 +148,36 @@ def render_to_folder(
         "width": width,
         "province_weights": province_weights,
     }
-    check_manifest(out / "render.json", _manifest(spec, seed, kwargs, image_format))
-    todo = sorted(set(range(n)) - set(existing_images(out, n)))
-    log.info("render_to_folder: %d of %d images to render in %s", len(todo), n, out)
-    chunks = [todo[k : k + chunk_size] for k in range(0, len(todo), chunk_size)]
-    from rich.progress import Progress  # imported here: only folder rendering needs it
+    busy = f"{out}: another lprzoo render is writing this folder; wait for it, or choose another --out"
+    with exclusive(out / ".render.lock", busy=busy):  # two writers on one folder: the second refuses
+        check_manifest(out / "render.json", _manifest(spec, seed, kwargs, image_format))
+        todo = sorted(set(range(n)) - set(existing_images(out, n)))
+        log.info("render_to_folder: %d of %d images to render in %s", len(todo), n, out)
+        chunks = [todo[k : k + chunk_size] for k in range(0, len(todo), chunk_size)]
+        from rich.progress import Progress  # imported here: only folder rendering needs it
 
-    with Progress(disable=not progress) as bar:
-        task = bar.add_task(f"rendering {get_spec(spec).name}", total=n, completed=n - len(todo))
-        if workers <= 1:
-            _init_worker(kwargs)
-            for chunk in chunks:
-                bar.advance(task, _render_chunk(chunk, str(out), seed, image_format, quality))
-        else:
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(kwargs,)) as pool:
-                futures = [pool.submit(_render_chunk, c, str(out), seed, image_format, quality) for c in chunks]
-                for f in as_completed(futures):
-                    bar.advance(task, f.result())
-
-    done = existing_images(out, n)
-    if sorted(done) != list(range(n)):
-        raise RuntimeError(f"{out}: {n - len(done)} images missing after rendering")
-    labels = write_labels(out, done)
+        try:
+            with Progress(disable=not progress) as bar:
+                task = bar.add_task(f"rendering {get_spec(spec).name}", total=n, completed=n - len(todo))
+                if workers <= 1:
+                    _init_worker(kwargs)
+                    for chunk in chunks:
+                        bar.advance(task, _render_chunk(chunk, str(out), seed, image_format, quality))
+                else:
+                    # multiprocessing.Pool, not ProcessPoolExecutor: leaving its block on Ctrl-C terminates the
+                    # workers at once, where an executor waits for every submitted chunk
+                    args = [(c, str(out), seed, image_format, quality) for c in chunks]
+                    with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(kwargs, True)) as pool:
+                        for count in pool.imap_unordered(_render_chunk_star, args):
+                            bar.advance(task, count)
+        except KeyboardInterrupt:
+            so_far = len(existing_images(out, n))
+            log.warning("render interrupted: %d of %d plates are in %s; run the same command to resume", so_far, n, out)
+            raise
+        done = existing_images(out, n)
+        if sorted(done) != list(range(n)):
+            raise RuntimeError(f"{out}: {n - len(done)} images missing after rendering")
+        labels = write_labels(out, done)
     if preview is not None:
         save_preview([out / done[i] for i in range(min(32, n))], preview)
     return labels
