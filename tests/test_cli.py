@@ -396,8 +396,9 @@ def test_a_dying_predict_leaves_no_half_written_output(tiny_ckpt, tmp_path, plat
     out = tmp_path / "preds.csv"
     message = one_line_error(predict_args(tiny_ckpt, plate_folder, out, "--data.batch_size", "4"), caplog, capsys)
     assert "zz_broken.jpg: corrupt or truncated image" in message
-    assert not out.exists()  # the rows so far are in preds.csv.partial, never at the final path
-    assert len((tmp_path / "preds.csv.partial").read_text(encoding="utf-8").splitlines()) == 1 + 12
+    assert not out.exists()  # the rows so far are in preds.csv.<pid>.partial, never at the final path
+    (partial,) = tmp_path.glob("preds.csv.*.partial")
+    assert len(partial.read_text(encoding="utf-8").splitlines()) == 1 + 12
 
 
 @pytest.mark.parametrize("kind", ["folder", "under a file"])
@@ -555,3 +556,26 @@ def test_a_render_rerun_says_it_rendered_nothing(tmp_path, caplog):
     caplog.clear()
     assert main(args) == 0
     assert "nothing to render: all 3 plates were already in" in caplog.text and "rendered 3" not in caplog.text
+
+
+def test_predict_refuses_to_write_over_its_own_input(tiny_ckpt, tmp_path, plate_folder, caplog, capsys):
+    labels = plate_folder / "labels.tsv"
+    message = one_line_error(predict_args(tiny_ckpt, plate_folder, labels), caplog, capsys)
+    assert "would overwrite an input of this run" in message and not labels.exists()
+    one_image = sorted(plate_folder.glob("*.jpg"))[0]
+    before = one_image.read_bytes()
+    message = one_line_error(predict_args(tiny_ckpt, one_image, one_image), caplog, capsys)
+    assert "would overwrite an input" in message and one_image.read_bytes() == before
+
+
+def test_a_second_predict_on_the_same_output_refuses_while_the_first_runs(tiny_ckpt, tmp_path, plate_folder,
+                                                                          caplog, capsys):  # fmt: skip
+    from lprzoo.folders import exclusive
+
+    out = tmp_path / "p.csv"
+    with exclusive(tmp_path / ".p.csv.lock"):  # the first predict holds its output
+        message = one_line_error(predict_args(tiny_ckpt, plate_folder, out), caplog, capsys)
+    assert "another lprzoo predict is writing this output" in message
+    assert main(predict_args(tiny_ckpt, plate_folder, out)) == 0  # then it goes ahead
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0][0] == "file" and len(rows) == 13

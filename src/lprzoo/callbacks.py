@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -17,6 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from lprzoo.decode import greedy_decode
 from lprzoo.errors import LprzooError
+from lprzoo.folders import exclusive
 from lprzoo.readings import ReadingsFile, review_path
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class PredictionWriter(BasePredictionWriter):
         self.format = format
         self.min_confidence = min_confidence
         self._files: dict[str, ReadingsFile] = {}
+        self._lock = contextlib.ExitStack()
 
     @property
     def partial(self) -> Path | None:
@@ -69,6 +72,9 @@ class PredictionWriter(BasePredictionWriter):
         path = self.output
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
+        self._lock = contextlib.ExitStack()  # held until the run ends: a second predict on this output refuses
+        busy = f"{path}: another lprzoo predict is writing this output; wait for it, or choose another output"
+        self._lock.enter_context(exclusive(path.with_name(f".{path.name}.lock"), busy=busy))
         self._files = {"accepted": ReadingsFile(path, self.format)}
         if self.min_confidence > 0:
             self._files["review"] = ReadingsFile(review_path(path), self.format)
@@ -82,6 +88,10 @@ class PredictionWriter(BasePredictionWriter):
             review.append(r for r in prediction if r["confidence"] < self.min_confidence)
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        with self._lock:
+            self._commit()
+
+    def _commit(self) -> None:
         accepted, review = self._files["accepted"], self._files.get("review")
         accepted.commit()
         if review is None:
@@ -94,6 +104,23 @@ class PredictionWriter(BasePredictionWriter):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if self.partial is not None and self.partial.exists():
             log.warning("predict stopped: its %d rows so far are in %s", self.rows_written, self.partial)
+        self._lock.close()
+
+
+def check_not_an_input(output: Path, sources: str | list[str] | None) -> None:
+    """Refuse an output that would overwrite one of the run's inputs: an input file itself, or the labels file of an
+    input folder (``predict --predict_writer.output photos/labels.tsv`` replaced the ground truth)."""
+    if not sources:
+        return
+    target = output.expanduser().resolve()
+    for source in [sources] if isinstance(sources, str) else list(sources):
+        path = Path(source).expanduser().resolve()
+        inputs = {path} | ({path / n for n in ("labels.tsv", "labels.csv")} if path.is_dir() else set())
+        if target in inputs or (path.is_dir() and target.parent == path and target.suffix in (".tsv", ".csv")):
+            raise LprzooError(
+                f"{output}: --predict_writer.output would overwrite an input of this run ({source}); "
+                "write predictions somewhere else, e.g. runs/predict/predictions.csv"
+            )
 
 
 def check_writable_file(path: Path, what: str) -> None:

@@ -38,7 +38,7 @@ class ReadingsFile:
     def __init__(self, path: Path, format: Format = "auto") -> None:
         self.path = Path(path)
         self.format = format if format != "auto" else ("jsonl" if self.path.suffix in (".jsonl", ".json") else "csv")
-        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")  # one per writer
         self.rows = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.partial.open("w", encoding="utf-8", newline="") as f:

@@ -26,6 +26,7 @@ from lprzoo.callbacks import (
     PredictionWriter,
     RunSummary,
     SamplePredictions,
+    check_not_an_input,
     check_writable_file,
 )
 from lprzoo.errors import CheckpointError
@@ -212,6 +213,9 @@ class LprzooCLI(LightningCLI):
             output = config.get("predict_writer") and config.predict_writer.get("output")
             if output:
                 check_writable_file(Path(output), "--predict_writer.output")
+                data = config.get("data")
+                sources = data.get("init_args", data).get("predict") if data is not None else None
+                check_not_an_input(Path(output), sources)
             if config.get("return_predictions") is None:
                 config.return_predictions = False  # rows go to the writer batch by batch: flat memory
         if sub == "fit" and config.get("ckpt_path") == "last":

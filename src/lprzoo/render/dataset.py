@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
 import multiprocessing
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
