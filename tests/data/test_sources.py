@@ -184,3 +184,76 @@ def test_every_real_label_fits_the_plate_grammar():
     for split, n in (("real/train", 1637), ("real/val", 489), ("target/dev", 92)):
         skips = SkipLog(skip_invalid=True)
         assert len(read_source(SHARED_DATA / split, CS, skips=skips)) == n and skips.count == 0, split
+
+
+# ---- a second round of probes (docs/reliability.md) ---------------------------------------------------------
+def _some_plates(src: Path, dst: Path, n: int = 3) -> list[Path]:
+    dst.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in sorted(src.glob("*.jpg"))[:n]:
+        (dst / f.name).write_bytes(f.read_bytes())
+        out.append(dst / f.name)
+    return out
+
+
+def test_a_file_listed_twice_with_different_labels_is_refused(tmp_path, plate_folder):
+    (first,) = _some_plates(plate_folder, tmp_path, 1)
+    (tmp_path / "labels.tsv").write_text(f"{first.name}\t京A12345\nx\t京A00000\n{first.name}\t沪B54321\n", "utf-8")
+    with pytest.raises(InvalidSampleError, match=r"listed twice with different labels \('京A12345' in row 1, "
+                                                 r"'沪B54321' in row 3\)"):  # fmt: skip
+        read_source(tmp_path / "labels.tsv", CS)
+
+
+def test_a_file_listed_twice_with_the_same_label_is_read_once_with_a_warning(tmp_path, plate_folder, caplog):
+    (first,) = _some_plates(plate_folder, tmp_path, 1)
+    (tmp_path / "labels.tsv").write_text(f"{first.name}\t京A12345\n{first.name}\t京A12345\n", "utf-8")
+    assert len(read_source(tmp_path / "labels.tsv", CS)) == 1
+    assert "listed twice (rows 1 and 2, same label); read once" in caplog.text
+
+
+def test_an_unbalanced_quote_in_a_labels_file_is_named_not_swallowing_rows(tmp_path, plate_folder):
+    files = _some_plates(plate_folder, tmp_path, 3)
+    rows = [f"{f.name},京A1234{i}" for i, f in enumerate(files)]
+    rows[0] = f'"{files[0].name},京A12340'  # the quote never closes
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    with pytest.raises(InvalidSampleError, match=r"row 1 opens a quote .* not closed on its line"):
+        read_source(tmp_path / "labels.csv", CS)
+
+
+def test_a_stale_labels_file_names_the_images_it_leaves_out(tmp_path, plate_folder, caplog):
+    files = _some_plates(plate_folder, tmp_path, 3)
+    (tmp_path / "labels.tsv").write_text(f"{files[0].name}\t京A12345\n", "utf-8")
+    assert len(read_source(tmp_path / "labels.tsv", CS)) == 1
+    assert "2 image(s) beside it are not listed, so not used" in caplog.text and files[1].name in caplog.text
+
+
+def test_gif_files_and_broken_links_in_a_data_folder_are_named(tmp_path, plate_folder, caplog):
+    _some_plates(plate_folder, tmp_path, 2)
+    Image.new("P", (94, 24)).save(tmp_path / "京A99999.gif")
+    (tmp_path / "京A88888.jpg").symlink_to(tmp_path / "gone.jpg")
+    assert len(read_source(tmp_path, CS)) == 2
+    assert "1 file(s) in a format lprzoo does not read, ignored (京A99999.gif)" in caplog.text
+    assert "1 broken symbolic link(s), ignored (京A88888.jpg)" in caplog.text
+
+
+@pytest.mark.parametrize("corners", ["nan&10_20&30_40&50_60&70", "inf&1_2&3_4&5_6&7"])
+def test_ccpd_corners_that_are_not_finite_or_negative_are_refused(corners):
+    name = f"025-95_113-154&383_386&473-{corners}-0_0_22_27_29_33_16-37-15.jpg"
+    with pytest.raises(InvalidSampleError, match="negative, NaN or infinite"):
+        parse_ccpd_name(name)
+
+
+def test_ccpd_corners_outside_the_image_are_refused_not_read_black(tmp_path):
+    name = "025-95_113-154&383_386&473-900&473_177&454_154&383_363&402-0_0_22_27_29_33_16-37-15.jpg"
+    Image.new("RGB", (720, 1160)).save(tmp_path / name)
+    sample = parse_ccpd_name(tmp_path / name)
+    sample = Sample(sample.path, sample.label, tuple((x, y + 2000) for x, y in sample.corners))
+    with pytest.raises(InvalidSampleError, match=r"CCPD corners .* lie outside the 720 x 1160 image"):
+        load_plate(sample)
+
+
+def test_a_decompression_bomb_is_a_named_error(tmp_path, monkeypatch):
+    Image.new("L", (400, 400)).save(tmp_path / "京A12345.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # a 20000 x 20000 PNG against the real limit
+    with pytest.raises(InvalidSampleError, match="too large to be a plate crop"):
+        load_plate(Sample(str(tmp_path / "京A12345.png"), "京A12345"))

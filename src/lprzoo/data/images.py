@@ -80,10 +80,14 @@ def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WI
                             printable(sample.path), img.width, img.height)  # fmt: skip
             img = _to_rgb(img)
             if sample.corners is not None:
+                if any(x > img.width or y > img.height for x, y in sample.corners):  # the crop would be black
+                    raise ValueError(f"CCPD corners {sample.corners} lie outside the {img.width} x {img.height} image")
                 out = [(0, 0), (width * 4, 0), (width * 4, height * 4), (0, height * 4)]
                 coeffs = _perspective_coeffs(sample.corners, out)
                 img = img.transform((width * 4, height * 4), Image.Transform.PERSPECTIVE, coeffs, Image.BILINEAR)
             return pil_to_plate(img, height, width)
+    except Image.DecompressionBombError as e:  # PIL's guard against images that would exhaust memory
+        raise InvalidSampleError(sample.path, f"too large to be a plate crop: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         reason = "empty file: 0 bytes" if "empty" in str(e).lower() else f"corrupt or truncated image: {e}"
-        raise InvalidSampleError(sample.path, reason) from None
+        raise InvalidSampleError(sample.path, str(e) if "CCPD corners" in str(e) else reason) from None

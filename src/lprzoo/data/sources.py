@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+import math
 import os
 import re
 from collections import Counter
@@ -81,11 +82,25 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
 
 
+UNREAD_IMAGE_EXTENSIONS = (".gif", ".heic", ".heif", ".avif", ".jp2", ".ppm", ".pgm", ".ico")
+
+
 def list_images(folder: Path) -> list[Path]:
-    """The images in a folder, or the one image a path names."""
+    """The images in a folder, or the one image a path names.  Files that look like images but are not read (GIF,
+    HEIC, ...) are named in a warning, as are broken symbolic links, instead of being passed over in silence."""
     if is_image_file(folder):
         return [folder]
-    return sorted(p for p in folder.iterdir() if is_image_file(p))
+    entries = sorted(folder.iterdir())
+    unread = [p.name for p in entries if p.suffix.lower() in UNREAD_IMAGE_EXTENSIONS]
+    if unread:
+        log.warning("%s: %d file(s) in a format lprzoo does not read, ignored (%s%s); convert them to %s",
+                    printable(folder), len(unread), ", ".join(unread[:3]), ", ..." if len(unread) > 3 else "",
+                    "/".join(IMAGE_EXTENSIONS[:3]))  # fmt: skip
+    broken = [p.name for p in entries if p.is_symlink() and not p.exists()]
+    if broken:
+        log.warning("%s: %d broken symbolic link(s), ignored (%s%s)", printable(folder), len(broken),
+                    ", ".join(broken[:3]), ", ..." if len(broken) > 3 else "")  # fmt: skip
+    return [p for p in entries if is_image_file(p)]
 
 
 def printable(path: str | Path) -> str:
@@ -128,7 +143,8 @@ def read_labels_file(path: Path) -> list[tuple[str, str]]:
     text = _decode_labels(path)
     first = text.splitlines()[0] if text else ""
     delimiter = "\t" if "\t" in first else ","
-    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if r and any(c.strip() for c in r)]
+    lines = text.splitlines(keepends=True)  # kept ends: a quote left open shows as a field holding a line break
+    rows = [r for r in csv.reader(lines, delimiter=delimiter) if r and any(c.strip() for c in r)]
     if rows and rows[0][0].strip().lower() in _HEADER_NAMES:
         header = [c.strip().lower() for c in rows[0]]
         rows = rows[1:]
@@ -138,11 +154,28 @@ def read_labels_file(path: Path) -> list[tuple[str, str]]:
         label_col = next((header.index(c) for c in ("plate_text", "label", "text", "plate") if c in header), 1)
     else:
         file_col, label_col = 0, 1
-    out = []
+    out: list[tuple[str, str]] = []
+    first_row: dict[str, tuple[int, str]] = {}
     for i, row in enumerate(rows):
+        if any("\n" in cell for cell in row):  # csv joined lines into one field: a quote opened and never closed
+            raise InvalidSampleError(
+                path, f"row {i + 1} opens a quote (\") that is not closed on its line; it would swallow the rows "
+                f"after it ({row[0].splitlines()[0][:40]!r}...)"
+            )  # fmt: skip
         if len(row) <= max(file_col, label_col):
             raise InvalidSampleError(path, f"row {i + 1} has {len(row)} columns, expected filename and label")
-        out.append((row[file_col].strip(), row[label_col].strip()))
+        name, label = row[file_col].strip(), row[label_col].strip()
+        if name in first_row:
+            row_before, label_before = first_row[name]
+            if label_before != label:
+                raise InvalidSampleError(
+                    path, f"{name} is listed twice with different labels ({label_before!r} in row {row_before}, "
+                    f"{label!r} in row {i + 1}); keep the right one"
+                )  # fmt: skip
+            log.warning("%s: %s is listed twice (rows %d and %d, same label); read once", path, name, row_before, i + 1)
+            continue
+        first_row[name] = (i + 1, label)
+        out.append((name, label))
     return out
 
 
@@ -165,6 +198,8 @@ def parse_ccpd_name(path: str | Path) -> Sample:
         corners = [tuple(float(v) for v in xy.split("&")) for xy in parts[3].split("_")]
         if len(corners) != 4 or any(len(c) != 2 for c in corners):
             raise ValueError("field 4 must hold four x&y corners")
+        if not all(math.isfinite(v) and v >= 0 for c in corners for v in c):
+            raise ValueError(f"field 4 has a corner that is negative, NaN or infinite ({parts[3]})")
         idx = [int(v) for v in parts[4].split("_")]
         if len(idx) not in (7, 8):
             raise ValueError(f"field 5 has {len(idx)} character indices, expected 7 or 8")
@@ -232,6 +267,12 @@ def read_source(
         for rel, label in rows:
             file = Path(rel) if Path(rel).is_absolute() else path.parent / rel
             samples.append(Sample(str(file), label))
+        listed = {os.path.normpath(s.path) for s in samples}
+        unlisted = [p.name for p in list_images(path.parent) if os.path.normpath(str(p)) not in listed]
+        if unlisted:  # a labels file older than its folder: say what it leaves out
+            more = ", ..." if len(unlisted) > 3 else ""
+            log.warning("%s: %d image(s) beside it are not listed, so not used (%s%s); is the labels file stale?",
+                        printable(path), len(unlisted), ", ".join(unlisted[:3]), more)  # fmt: skip
     else:
         if not path.is_dir() and not is_image_file(path):
             raise NotADirectoryError(f"{path} is neither a folder nor an image (format {fmt!r})")
