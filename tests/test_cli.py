@@ -579,3 +579,27 @@ def test_a_second_predict_on_the_same_output_refuses_while_the_first_runs(tiny_c
     assert main(predict_args(tiny_ckpt, plate_folder, out)) == 0  # then it goes ahead
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0][0] == "file" and len(rows) == 13
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (["--data.batch_size", "0"], "--data.batch_size must be at least 1, got 0"),
+        (["--data.num_workers", "-1"], "--data.num_workers must be at least 0, got -1"),
+        (["--data.val_fraction", "-0.5"], "--data.val_fraction must be in [0.0, 0.9], got -0.5"),
+        (["--trainer.max_steps", "-5"], "`max_steps` must be a non-negative integer or -1"),
+    ],
+)
+def test_settings_out_of_range_are_one_line_before_any_work(tmp_path, plate_folder, caplog, capsys, override,
+                                                            message):  # fmt: skip
+    args = tiny_args(tmp_path, plate_folder)
+    if override[0] == "--data.val_fraction":  # a split of train, so no separate val
+        i = args.index("--data.val")
+        args = args[:i] + args[i + 2 :]
+    assert message in one_line_error(["fit", *args, *override], caplog, capsys)
+
+
+def test_predict_with_a_generator_as_the_model_is_one_line(tmp_path, plate_folder, caplog, capsys):
+    args = ["predict", "--model", "cyclewgan-blue", *predict_args("x", plate_folder, tmp_path / "p.csv")[3:]]
+    message = one_line_error(args, caplog, capsys)
+    assert "is a CycleGAN generator, not a plate reader" in message

@@ -202,3 +202,13 @@ def test_a_killed_export_leaves_no_truncated_onnx_and_a_failed_one_no_temporary_
     with pytest.raises(LprzooError):
         export(str(tiny), str(folder / "model.onnx"), int8=True, check=None)
     assert list(folder.iterdir()) == []
+
+
+def test_loading_random_bytes_named_onnx_is_one_line(tmp_path):
+    from lprzoo.errors import LprzooError
+
+    (tmp_path / "random.onnx").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(LprzooError, match=r"random.onnx: not an ONNX model"):
+        lprzoo.load(str(tmp_path / "random.onnx"))
+    with pytest.raises(LprzooError, match=r"absent.onnx: no such ONNX file"):
+        lprzoo.load(str(tmp_path / "absent.onnx"))

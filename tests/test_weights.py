@@ -103,3 +103,31 @@ def test_the_records_normalisation_is_applied_on_load(tmp_path):
         assert torch.allclose(loaded(x), net(x))
     reader = lprzoo.load(str(path))
     assert torch.allclose(reader.logits((x * 255).round().to(torch.uint8)), net((x * 255).round() / 255), atol=1e-5)
+
+
+# ---- malformed records: one line naming the file (docs/reliability.md) --------------------------------------
+def _with_metadata(path, metadata: dict[str, str]):
+    from safetensors.torch import save_file
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    state = {k: v.contiguous() for k, v in record.build().state_dict().items()}
+    save_file(state, str(path), metadata=metadata)
+    return path
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ("{not json", "its lprzoo record is not valid JSON"),
+        ('{"arch": "test-lightcrnn-tiny", "arch_kwargs": {"bogus": 1}}', "its record cannot build test-lightcrnn-tiny"),
+        ('{"arch": "test-lightcrnn-tiny", "input": {"height": 0, "width": 160}}', "its lprzoo record is malformed"),
+        ('{"kind": "generator", "ngf": 32, "n_blocks": 6, "size": [48, 160]}', "is a CycleGAN generator, not a plate"),
+    ],
+)
+def test_a_malformed_record_is_one_checkpoint_error(tmp_path, record, message):
+    import lprzoo
+    from lprzoo.errors import CheckpointError
+
+    path = _with_metadata(tmp_path / "bad.safetensors", {"lprzoo": record})
+    with pytest.raises(CheckpointError, match=message):
+        lprzoo.load(str(path))

@@ -33,6 +33,12 @@ class InputContract:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.height, int) and isinstance(self.width, int) and self.height >= 8 and self.width >= 8):
+            raise ValueError(f"input size must be at least 8 x 8 pixels, got {self.height} x {self.width}")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ValueError(f"mean and std need 3 values each, std > 0; got {self.mean}, {self.std}")
+
     @classmethod
     def from_dict(cls, d: dict) -> InputContract:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

@@ -125,6 +125,18 @@ def _resolve_model_args(args: list[str]) -> list[str]:
     return out + tail
 
 
+def _wrapped_user_error(error: BaseException) -> LprzooError | None:
+    """The :class:`LprzooError` inside ``error``'s chain of causes, if any (e.g. ``--data.batch_size 0``, raised by
+    the data module while jsonargparse instantiated it and re-raised as "does not validate")."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, LprzooError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -145,9 +157,19 @@ def main(argv: list[str] | None = None) -> int:
                 fn = getattr(importlib.import_module(module), name)
             auto_cli(fn, args=args[1:])
         else:
+            from lightning.fabric.utilities.exceptions import MisconfigurationException
+
             from lprzoo.trainer_cli import run_cli
 
-            run_cli([args[0], *_resolve_model_args(args[1:])])
+            try:
+                run_cli([args[0], *_resolve_model_args(args[1:])])
+            except MisconfigurationException as e:  # Lightning's own check of a setting (e.g. max_steps -5)
+                raise LprzooError(str(e)) from None
+            except (ValueError, TypeError) as e:  # jsonargparse wraps what a class raised while it was built
+                cause = _wrapped_user_error(e)
+                if cause is None:
+                    raise
+                raise cause from None
     except LprzooError as e:
         message = str(e).strip()
         if "Traceback (most recent call last)" in message:  # re-raised from a loader worker: keep its last line

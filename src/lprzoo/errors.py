@@ -14,6 +14,18 @@ class LprzooError(Exception):
     """Base of every user-fixable lprzoo error."""
 
 
+class BadValueError(LprzooError, ValueError):
+    """A setting outside its range, e.g. ``--data.batch_size 0``."""
+
+
+def check_range(name: str, value: float, low: float | None = None, high: float | None = None) -> None:
+    """Raise :class:`BadValueError` naming ``name`` when ``value`` lies outside ``[low, high]`` (either may be open:
+    ``None``)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"at most {high}" if low is None else f"in [{low}, {high}]"
+        raise BadValueError(f"{name} must be {bounds}, got {value}")
+
+
 class InvalidSampleError(LprzooError, ValueError):
     """A data file that cannot be used, with the file and the reason.
 

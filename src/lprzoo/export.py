@@ -281,8 +281,16 @@ def read_onnx_record(path: str | Path) -> tuple[RecognizerRecord, dict[str, Any]
     """The lprzoo record and metadata of an exported ``.onnx`` file."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    if not Path(path).is_file():
+        raise LprzooError(f"{path}: no such ONNX file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf's DecodeError and friends: not an ONNX model at all
+        raise LprzooError(f"{path}: not an ONNX model ({type(e).__name__})") from None
     meta = {p.key: p.value for p in model.metadata_props}
     if METADATA_KEY not in meta:
         raise LprzooError(f"{path}: an ONNX file without an lprzoo record (export it with `lprzoo export`)")
-    return RecognizerRecord.from_dict(json.loads(meta[METADATA_KEY])), meta
+    try:
+        return RecognizerRecord.from_dict(json.loads(meta[METADATA_KEY])), meta
+    except (ValueError, TypeError, KeyError) as e:
+        raise LprzooError(f"{path}: its lprzoo record is malformed ({e})") from None

@@ -156,7 +156,18 @@ def recognizer_state(loaded: LoadedWeights) -> tuple[dict[str, torch.Tensor], Re
     if loaded.metadata:
         if METADATA_KEY not in loaded.metadata:
             raise CheckpointError(loaded.path, "safetensors file without an lprzoo record (was it saved by lprzoo?)")
-        record = RecognizerRecord.from_dict(json.loads(loaded.metadata[METADATA_KEY]))
+        try:
+            meta = json.loads(loaded.metadata[METADATA_KEY])
+        except json.JSONDecodeError as e:
+            raise CheckpointError(loaded.path, f"its lprzoo record is not valid JSON ({e.msg} at {e.pos})") from None
+        if isinstance(meta, dict) and meta.get("kind") == "generator":
+            raise CheckpointError(
+                loaded.path, "is a CycleGAN generator, not a plate reader: use it with `lprzoo translate`"
+            )
+        try:
+            record = RecognizerRecord.from_dict(meta)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise CheckpointError(loaded.path, f"its lprzoo record is malformed: {e}") from None
         state = loaded.state_dict
     else:
         if "arch" not in loaded.hparams:
@@ -179,6 +190,8 @@ def load_recognizer(source: str | Path, device: str | torch.device = "cpu") -> t
         net = record.build()
     except KeyError as e:
         raise CheckpointError(loaded.path, f"unknown architecture {record.arch!r} ({e.args[0]})") from None
+    except (TypeError, ValueError) as e:  # arch_kwargs the architecture does not take, or cannot build
+        raise CheckpointError(loaded.path, f"its record cannot build {record.arch}: {e}") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
         net.load_state_dict(state)

@@ -7,6 +7,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lprzoo.batch import PlateBatch, PlateCollate
 from lprzoo.charset import Charset
+from lprzoo.errors import check_range
 
 
 class PlateDataModule(pl.LightningDataModule):
@@ -20,6 +21,8 @@ class PlateDataModule(pl.LightningDataModule):
 
     def __init__(self, extra_chars: str = "", batch_size: int = 64, num_workers: int = 2) -> None:
         super().__init__()
+        check_range("--data.batch_size", batch_size, 1)
+        check_range("--data.num_workers", num_workers, 0)
         self.charset = Charset(extra_chars)
         self.batch_size = batch_size
         self.num_workers = num_workers

@@ -15,7 +15,7 @@ from lprzoo.data.augment import PlateAugment
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, SourceFormat, read_source
-from lprzoo.errors import MissingInputError
+from lprzoo.errors import MissingInputError, check_range
 from lprzoo.registry import DATAMODULES
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class RealPlatesDataModule(PlateDataModule):
         num_workers: int = 2,
     ) -> None:
         super().__init__(extra_chars, batch_size, num_workers)
+        check_range("--data.val_fraction", val_fraction, 0.0, 0.9)
         self.save_hyperparameters(ignore=["augment"])
         self.sources = {"train": train, "val": val, "test": test, "predict": predict}
         self.augment = augment
