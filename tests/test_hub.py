@@ -217,3 +217,29 @@ def test_a_trickling_server_meets_the_total_deadline(weights, tmp_path, monkeypa
         resolve(f"http://127.0.0.1:{listener.getsockname()[1]}/w.safetensors#sha256={weights[1]}")
     assert time.monotonic() - start < 5
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
+def test_a_malformed_or_weightless_zoo_record_is_left_out_and_breaks_no_other(weights, tmp_path, monkeypatch, caplog):
+    import lprzoo
+    from lprzoo.hub import zoo_records
+
+    zoo = _zoo_with(tmp_path, weights)
+    (zoo / "broken.yaml").write_text("name: broken\nweights: [unclosed\n", encoding="utf-8")
+    (zoo / "weightless.yaml").write_text("name: weightless\nkind: recognizer\n", encoding="utf-8")
+    (zoo / "escape.yaml").write_text("name: escape\nweights: {file: ../../etc/passwd, sha256: ab}\n", "utf-8")
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    assert sorted(zoo_records()) == ["tiny"]
+    assert lprzoo.load("tiny").record.name == "tiny"
+    assert "broken.yaml: not valid YAML" in caplog.text and "weightless.yaml: a zoo record needs" in caplog.text
+    assert "lies outside the zoo folder" in caplog.text
+
+
+def test_a_second_record_claiming_an_entry_name_is_not_served(weights, tmp_path, monkeypatch, caplog):
+    from lprzoo.hub import zoo_records
+
+    zoo = _zoo_with(tmp_path, weights)
+    impostor = (zoo / "tiny.yaml").read_text(encoding="utf-8").replace("tiny.safetensors", "other.safetensors")
+    (zoo / "0-first-in-order.yaml").write_text(impostor, encoding="utf-8")
+    monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
+    assert zoo_records()["tiny"].file == "tiny.safetensors"  # tiny.yaml is the entry, whatever sorts first
+    assert "0-first-in-order.yaml and tiny.yaml both name 'tiny'; tiny.yaml is served" in caplog.text

@@ -20,6 +20,7 @@ is the repository's ``zoo/`` or ``$LPRZOO_ZOO``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from lprzoo.errors import CheckpointError, LprzooError, MissingInputError
+
+log = logging.getLogger(__name__)
 
 _SHA_IN_URL = re.compile(r"#sha256=([0-9a-fA-F]{64})$")
 
@@ -82,26 +85,52 @@ class ZooRecord:
     def read(cls, path: Path) -> ZooRecord:
         import yaml  # PyYAML: a Lightning dependency, but importing it does not import Lightning
 
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        weights = data.get("weights", {})
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            raise LprzooError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
+            raise LprzooError(f"{path}: a zoo record needs `name` and `weights: {{file, sha256}}`")
+        weights = data["weights"]
+        missing = [k for k in ("file", "sha256") if not weights.get(k)] + (["name"] if not data.get("name") else [])
+        if missing:
+            raise LprzooError(f"{path}: a zoo record needs {', '.join(missing)}")
+        file = str(weights["file"])
+        if Path(file).is_absolute() or ".." in Path(file).parts:  # a record names a file of its own zoo only
+            raise LprzooError(f"{path}: weights file {file!r} lies outside the zoo folder")
         known = {"name", "kind", "weights"}
         return cls(
-            name=data["name"],
+            name=str(data["name"]),
             kind=data.get("kind", "recognizer"),
-            file=weights["file"],
-            sha256=weights["sha256"],
+            file=file,
+            sha256=str(weights["sha256"]),
             url=weights.get("url"),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
 
 def zoo_records() -> dict[str, ZooRecord]:
-    """Every zoo record by name (``zoo/*.yaml``)."""
+    """Every usable zoo record by name (``zoo/*.yaml``).  A malformed record, or a second record of a name, is left
+    out with a warning naming its file: it never breaks the other entries, and it is never served."""
     folder = zoo_dir()
     if not folder.is_dir():
         return {}
-    records = (ZooRecord.read(p) for p in sorted(folder.glob("*.yaml")))
-    return {r.name: r for r in records}
+    records: dict[str, ZooRecord] = {}
+    origin: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            record = ZooRecord.read(path)
+        except LprzooError as e:
+            log.warning("zoo: %s; this entry is left out", e)
+            continue
+        if record.name in records:  # <name>.yaml is the entry; another file claiming its name is not
+            keep, drop = (path, origin[record.name]) if path.stem == record.name else (origin[record.name], path)
+            log.warning("zoo: %s and %s both name %r; %s is served, %s is left out",
+                        origin[record.name].name, path.name, record.name, keep.name, drop.name)  # fmt: skip
+            if keep is origin[record.name]:
+                continue
+        records[record.name], origin[record.name] = record, path
+    return records
 
 
 def download(url: str, sha256: str, target: Path, progress: bool = True, deadline_s: float | None = None) -> Path:
