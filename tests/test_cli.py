@@ -603,3 +603,62 @@ def test_predict_with_a_generator_as_the_model_is_one_line(tmp_path, plate_folde
     args = ["predict", "--model", "cyclewgan-blue", *predict_args("x", plate_folder, tmp_path / "p.csv")[3:]]
     message = one_line_error(args, caplog, capsys)
     assert "is a CycleGAN generator, not a plate reader" in message
+
+
+def test_kill_9_during_fit_with_tmpdir_on_another_filesystem_never_leaves_a_damaged_last_ckpt(tmp_path, plate_folder):
+    """Checkpoints are renamed into place from their own folder, so however often fit is killed, last.ckpt is
+    either the previous whole checkpoint or the new whole one, and `--ckpt_path last` resumes."""
+    import random
+    import tempfile
+
+    from lprzoo.weights import read_weights
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs a TMPDIR on another filesystem than the run folder")
+    other_tmp = tempfile.mkdtemp(dir=shm)
+    env = {**os.environ, "TMPDIR": other_tmp}
+    args = ["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "100000",
+            "--last_checkpoint.every_n_train_steps", "1", "--trainer.enable_progress_bar", "false",
+            "--trainer.logger", "false")]  # fmt: skip
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    rng = random.Random(0)
+    kills = 0
+    for _ in range(4):
+        resume = ["--ckpt_path", "last"] if last.exists() else []
+        proc = subprocess.Popen([sys.executable, "-m", "lprzoo.cli", *args, *resume], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        deadline = time.time() + 120
+        while time.time() < deadline and not last.exists():
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.5, 3.0))  # somewhere in a stream of checkpoint writes
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        assert last.stat().st_size > 0
+        read_weights(last)  # whole: loads without error
+    assert kills == 4
+    leftovers = [p.name for p in last.parent.iterdir() if p.name.startswith(".")]
+    assert all(name.endswith(".tmp") for name in leftovers)  # at most a hidden temporary file, never served
+
+
+def test_a_checkpoint_save_that_dies_half_way_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    from lprzoo.callbacks import AtomicCheckpointIO
+
+    io = AtomicCheckpointIO()
+    target = tmp_path / "last.ckpt"
+    io.save_checkpoint({"step": 1, "w": torch.zeros(1000)}, target)
+    before = target.read_bytes()
+    written_to = []
+
+    def dying_save(obj, f):  # writes part of the file, then the process "dies"
+        written_to.append(Path(f.name))
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"step": 2}, target)
+    assert target.read_bytes() == before  # the previous checkpoint, whole
+    assert written_to[0].parent == tmp_path  # its temporary file lies beside it, never in $TMPDIR
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]

@@ -14,6 +14,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_only
 
 from lprzoo.decode import greedy_decode
@@ -307,3 +308,29 @@ class SamplePredictions(pl.Callback):
             elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
                 arr = torch.from_numpy(np.array(picture)).permute(2, 0, 1)
                 logger.experiment.add_image("val/samples", arr, trainer.global_step)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file in their own folder, flushed to disk, then renamed over the old one.
+
+    Lightning's own save goes through an fsspec transaction whose temporary file lies in ``$TMPDIR``; when that is
+    another filesystem (``/tmp`` on tmpfs is common), the final move is a copy, and a ``kill -9`` during it left
+    ``last.ckpt`` at 0 bytes with the previous checkpoint gone.  A rename within one folder is atomic: the old
+    checkpoint stays whole until the new one is.  Remote paths (``s3://`` ...) keep Lightning's save.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        target = str(path)
+        if "://" in target and not target.startswith("file://"):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        target = Path(target.removeprefix("file://"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from lprzoo.callbacks import (
+    AtomicCheckpointIO,
     InterruptedCheckpoint,
     LogProgress,
     PredictionWriter,
@@ -87,9 +88,17 @@ def _resume_path(config: Any) -> str:
     found = [p for p in (folder / f"{last}.ckpt", folder / "interrupted.ckpt") if p.is_file()]
     if not found:
         return "last"  # Lightning says there is nothing to resume and starts afresh
-    newest = max(found, key=lambda p: p.stat().st_mtime)
-    log.info("resuming from %s", newest)
-    return str(newest)
+    from lprzoo.weights import read_weights
+
+    for candidate in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:  # the check an explicit --ckpt_path FILE gets: readable, and without unpickling anything
+            read_weights(candidate)
+        except CheckpointError as e:
+            log.warning("%s; trying the previous checkpoint", e)
+            continue
+        log.info("resuming from %s", candidate)
+        return str(candidate)
+    raise CheckpointError(folder, "no readable checkpoint to resume from (every candidate is damaged); start afresh")
 
 
 class LprzooCLI(LightningCLI):
@@ -239,6 +248,8 @@ class LprzooCLI(LightningCLI):
         elif wants_bar and not any(isinstance(cb, RichProgressBar) for cb in config.get("callbacks") or []):
             extra.append(RichProgressBar())
         kwargs["callbacks"] = list(config.get("callbacks") or []) + extra
+        if not config.get("plugins"):  # checkpoints renamed into place: a kill never leaves a truncated one
+            kwargs["plugins"] = [AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
 
