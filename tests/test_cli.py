@@ -662,3 +662,31 @@ def test_a_checkpoint_save_that_dies_half_way_leaves_the_previous_one_whole(tmp_
     assert target.read_bytes() == before  # the previous checkpoint, whole
     assert written_to[0].parent == tmp_path  # its temporary file lies beside it, never in $TMPDIR
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def _disk_full(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device", "/full/disk/file")
+
+
+@pytest.mark.parametrize("verb", ["render", "export", "predict", "fit"])
+def test_a_full_disk_is_one_line_for_every_writing_verb(verb, tiny_ckpt, tmp_path, plate_folder, monkeypatch, caplog,
+                                                        capsys):  # fmt: skip
+    from lprzoo.callbacks import AtomicCheckpointIO
+    from lprzoo.readings import ReadingsFile
+
+    if verb == "render":
+        monkeypatch.setattr("lprzoo.render.dataset._write_image", _disk_full)
+        args = ["render", "--n", "2", "--out", str(tmp_path / "r"), "--workers", "1"]
+    elif verb == "export":
+        monkeypatch.setattr("lprzoo.export._set_metadata", _disk_full)
+        args = ["export", "--model", str(tiny_ckpt), "--out", str(tmp_path / "m.onnx"), "--check", "none"]
+    elif verb == "predict":
+        monkeypatch.setattr(ReadingsFile, "append", _disk_full)
+        args = predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv")
+    else:
+        monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", _disk_full)
+        args = ["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1", "--trainer.logger", "false")]
+    message = one_line_error(args, caplog, capsys)
+    assert "/full/disk/file: No space left on device" in message

@@ -7,6 +7,7 @@ verbs (``render``, ``translate``, ``pseudo-label``, ``adapt``, ``zoo``, ...) are
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import warnings
@@ -178,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, NotADirectoryError, FileExistsError) as e:  # each names its path
         log.error("%s", e)
+        return 2
+    except OSError as e:  # a full disk, a read-only or forbidden folder: the user's to fix, named in one line
+        if e.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        log.error("%s%s (nothing half-written is left in place: outputs are renamed in only when whole)", where,
+                  e.strerror or e)  # fmt: skip
         return 2
     except KeyboardInterrupt:  # Ctrl-C: the verb said what it kept and how to resume; no traceback
         log.error("interrupted")
