@@ -690,3 +690,37 @@ def test_a_full_disk_is_one_line_for_every_writing_verb(verb, tiny_ckpt, tmp_pat
         args = ["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "1", "--trainer.logger", "false")]
     message = one_line_error(args, caplog, capsys)
     assert "/full/disk/file: No space left on device" in message
+
+
+def test_ckpt_path_last_skips_a_damaged_newest_checkpoint_and_none_readable_is_refused(tmp_path, plate_folder, caplog,
+                                                                                       capsys):  # fmt: skip
+    import pickle
+
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2")]) == 0
+    folder = tmp_path / "checkpoints"
+    whole = (folder / "last.ckpt").read_bytes()
+    (folder / "interrupted.ckpt").write_bytes(whole[: len(whole) // 2])  # newer, and truncated by a crash
+    caplog.clear()
+    caplog.set_level("INFO", logger="lprzoo")
+    assert main(["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2"), "--ckpt_path", "last"]) == 0
+    assert "trying the previous checkpoint" in caplog.text and f"resuming from {folder / 'last.ckpt'}" in caplog.text
+    for name in ("last.ckpt", "interrupted.ckpt"):  # nothing readable: a pickled object and a truncated file
+        (folder / name).write_bytes(pickle.dumps(object) if name == "last.ckpt" else whole[:100])
+    args = ["fit", *tiny_args(tmp_path, plate_folder, "--trainer.max_steps", "2"), "--ckpt_path", "last"]
+    assert "no readable checkpoint to resume from" in one_line_error(args, caplog, capsys)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["export", "--model", "lightcrnn-1.2-real", "--max_ra_drop", "2"], "--max_ra_drop must lie in [0, 1]"),
+        (["explain", "/nonexistent/*.jpg"], "no image (give an image, a folder of images or a glob pattern)"),
+    ],
+)
+def test_more_bad_values_are_one_line(args, message, caplog, capsys):
+    assert message in one_line_error(args, caplog, capsys)
+
+
+def test_predict_min_confidence_out_of_range_is_one_line(tiny_ckpt, tmp_path, plate_folder, caplog, capsys):
+    args = predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv", "--predict_writer.min_confidence", "1.5")
+    assert "--predict_writer.min_confidence must lie in [0, 1], got 1.5" in one_line_error(args, caplog, capsys)

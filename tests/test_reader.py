@@ -128,3 +128,14 @@ def test_a_float_tensor_in_0_255_reads_as_its_uint8_twin(reader, plate_folder):
     assert reader(tensor.float()).text == reader(tensor).text
     assert reader(tensor.float()).confidence == pytest.approx(reader(tensor).confidence)
     assert reader(tensor.float() / 255).text == reader(tensor).text
+
+
+def test_an_unknown_runtime_is_refused_not_run_under_its_name(tmp_path):
+    import lprzoo
+    from lprzoo.errors import LprzooError
+    from lprzoo.weights import RecognizerRecord, save_recognizer
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    weights = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    with pytest.raises(LprzooError, match="unknown runtime 'tensorrt'; use torch, onnx, onnx-int8"):
+        lprzoo.load(str(weights), runtime="tensorrt")

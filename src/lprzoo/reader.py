@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union, get_args
 
 import numpy as np
 import torch
@@ -289,6 +289,8 @@ def load(
         reader = lprzoo.load("lightcrnn-1.2-adapt")
         reader("car.jpg").text
     """
+    if runtime not in get_args(Runtime):  # a typo must not run another runtime under its name
+        raise LprzooError(f"unknown runtime {runtime!r}; use {', '.join(get_args(Runtime))}")
     if str(source).endswith(".onnx") or runtime != "torch":
         from lprzoo.export import OnnxNet, read_onnx_record
 
