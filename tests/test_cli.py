@@ -724,3 +724,38 @@ def test_more_bad_values_are_one_line(args, message, caplog, capsys):
 def test_predict_min_confidence_out_of_range_is_one_line(tiny_ckpt, tmp_path, plate_folder, caplog, capsys):
     args = predict_args(tiny_ckpt, plate_folder, tmp_path / "p.csv", "--predict_writer.min_confidence", "1.5")
     assert "--predict_writer.min_confidence must lie in [0, 1], got 1.5" in one_line_error(args, caplog, capsys)
+
+
+def test_kill_9_at_random_points_of_render_and_predict_never_leaves_a_truncated_output(tiny_ckpt, tmp_path,
+                                                                                       plate_folder):  # fmt: skip
+    """Renders and predictions are renamed into place when whole: after any kill, every image under a plate's name
+    decodes, labels.tsv and the predictions file exist only complete, and a re-run completes."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(1)
+    out = tmp_path / "blue"
+    render = [sys.executable, "-m", "lprzoo.cli", "render", "--n", "8000", "--out", str(out), "--workers", "1"]
+    for _ in range(3):
+        proc = subprocess.Popen(render, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 5.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        labels = out / "labels.tsv"
+        assert not labels.exists() or len(labels.read_text(encoding="utf-8").splitlines()) == 8001  # whole or absent
+        for image in out.glob("[0-9]*.jpg"):
+            with Image.open(image) as im:
+                im.load()  # whole: a truncated JPEG raises here
+    predictions = tmp_path / "p.csv"
+    predict = [sys.executable, "-m", "lprzoo.cli", *predict_args(tiny_ckpt, out, predictions)]
+    for _ in range(3):
+        proc = subprocess.Popen(predict, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 6.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if predictions.exists():  # it finished before the kill: then it is whole
+            rows = list(csv.reader(predictions.open(encoding="utf-8")))
+            assert rows[0][0] == "file" and len(rows) == 1 + len(list(out.glob("[0-9]*.jpg")))
+    assert subprocess.run(render, capture_output=True).returncode == 0  # the folder resumes to completion
+    assert len((out / "labels.tsv").read_text(encoding="utf-8").splitlines()) == 8001
