@@ -88,8 +88,8 @@ def collect_stats(
     for s in items:
         try:
             data = Path(s.path).read_bytes()
-            with Image.open(s.path) as img:
-                size = img.size
+            with Image.open(s.path) as img:  # the size as a viewer shows it: EXIF orientations 5-8 turn it
+                size = img.size[::-1] if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else img.size
             colour = plate_colour(load_plate(s))
         except InvalidSampleError as e:
             out.unreadable.append(e)
