@@ -3,9 +3,9 @@
     python benchmarks/adaptation_table.py "real only=runs/real_baseline/checkpoints/last.ckpt" \
         "render pretrain + fine-tune=runs/adapt/ft_norehearsal/checkpoints/last.ckpt" ... [--provinces NAME]
 
-Columns: RA, CRA-C, CRA-NC and top-3 on both sets, RA per plate colour (by hue) on target/dev, and RA and CRA-C on the zoo's
-``render-31`` set (1,000 renders, all 31 provinces, :mod:`lprzoo.evaluate`); greedy RA as ``lprzoo test`` reports
-it, in fp32.  ``--provinces`` adds a per-province table for one row's model.
+Columns: RA, CRA-C, CRA-NC and top-3 on both sets, RA per plate colour (by hue) on target/dev, and RA and CRA-C on
+the zoo's ``render-31`` set (1,000 renders, all 31 provinces, :mod:`lprzoo.evaluate`); greedy RA as ``lprzoo test``
+reports it, in fp32.  ``--provinces`` adds a per-province table for one row's model.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 import lprzoo
-from lprzoo.calibration import confidence_figures
 from lprzoo.calibrate import all_logits
+from lprzoo.calibration import confidence_figures
 from lprzoo.decode import prefix_beam_search
 from lprzoo.evaluate import evaluate, load_named
 
@@ -95,7 +95,8 @@ def main() -> None:
             w = logistic_fit(features(conf, agree), ok)
             order = np.random.default_rng(0).permutation(len(ok))
             crossfit = np.empty(len(ok))
-            for fit, held in ((order[: len(ok) // 2], order[len(ok) // 2 :]), (order[len(ok) // 2 :], order[: len(ok) // 2])):
+            halves = (order[: len(ok) // 2], order[len(ok) // 2 :])
+            for fit, held in (halves, halves[::-1]):
                 wf = logistic_fit(features(conf[fit], agree[fit]), ok[fit])
                 crossfit[held] = 1 / (1 + np.exp(-features(conf[held], agree[held]) @ wf))
             for name, (c, o, a) in per_set.items():
