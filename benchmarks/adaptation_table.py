@@ -31,7 +31,7 @@ def main() -> None:
         reader = lprzoo.load(source)
         cells = []
         for name in ("real/val", "target/dev"):
-            images, labels = load_named(name, reader.charset)
+            images, labels = load_named(name, reader.record)
             m = evaluate(reader, images, labels)
             cells += [f"{100 * m[k]:.1f}" for k in ("RA", "CRA-C", "CRA-NC", "top3")]
             if name == "target/dev":
@@ -44,7 +44,7 @@ def main() -> None:
                 from lprzoo.viz import prediction_grid
 
                 prediction_grid(images[:32], m["predictions"][:32], labels[:32], columns=4).save(args.grid)
-        images, labels = load_named("render-31", reader.charset)
+        images, labels = load_named("render-31", reader.record)
         rendered = evaluate(reader, images, labels, breakdown=False)
         cells += [f"{100 * rendered['RA']:.1f}", f"{100 * rendered['CRA-C']:.1f}"]
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)

@@ -25,7 +25,7 @@ def main() -> None:
     print("| set | runtime | same readings as torch | confidence max abs diff | median | RA |")
     print("|---|---|---|---|---|---|")
     for name in args.sets:
-        images, labels = load_named(name, readers["torch"].charset)
+        images, labels = load_named(name, readers["torch"].record)
         readings = {runtime: reader(list(images)) for runtime, reader in readers.items()}
         for runtime in RUNTIMES:
             same = sum(a.text == b.text for a, b in zip(readings["torch"], readings[runtime]))

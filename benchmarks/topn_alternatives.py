@@ -26,7 +26,7 @@ def main() -> None:
     for model in sys.argv[1].split(","):
         reader = lprzoo.load(model)
         for name in ("target/dev", "real/val"):
-            images, labels = load_named(name, reader.charset)
+            images, labels = load_named(name, reader.record)
             log_probs = reader.log_probs(images)
             for setting, kwargs in SETTINGS:
                 kwargs = {**kwargs, "grammar": grammar if kwargs.get("grammar") else None}

@@ -75,7 +75,7 @@ def main() -> None:
         reader = lprzoo.load(model)
         per_set = {}
         for name in args.sets.split(","):
-            images, labels = load_named(name, reader.charset)
+            images, labels = load_named(name, reader.record)
             title = f"{model.removeprefix('lightcrnn-1.2-')} {name}"
             figures = evaluate(reader, images, labels, breakdown=False, pictures=args.pictures, title=title)
             readings = reader(list(images))

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import lprzoo
-from lprzoo.charset import Charset
 from lprzoo.export import export, read_onnx_record
 from lprzoo.weights import RecognizerRecord, save_recognizer
 
@@ -117,7 +116,7 @@ def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, ca
 
     from lprzoo.evaluate import labelled_images
 
-    _, labels = labelled_images(str(plate_folder), Charset())
+    _, labels = labelled_images(str(plate_folder), RecognizerRecord())
     monkeypatch.setattr("lprzoo.reader.load", lambda source, **_: Reader(source))
     with pytest.raises(LprzooError, match=r"FAIL: .* on 12 labelled crops .* RA 0.0 % against torch 100.0 %"):
         export(str(tiny), str(tmp_path / "bad.onnx"), check=str(plate_folder))

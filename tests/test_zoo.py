@@ -45,7 +45,7 @@ def test_every_entry_reads_a_fixed_handful_of_val_crops_as_recorded(name):
     from lprzoo.evaluate import evaluate, labelled_images
 
     reader = lprzoo.load(name)
-    images, labels = labelled_images(VAL, reader.charset)
+    images, labels = labelled_images(VAL, reader.record)
     record = zoo_records()[name].extra
     result = evaluate(reader, images[:32], labels[:32], breakdown=False)
     assert result["plates"] == 32

@@ -516,7 +516,7 @@ def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> P
         from lprzoo.evaluate import labelled_images
         from lprzoo.reader import PlateReader
 
-        images, labels = labelled_images(config["val"], record.charset)
+        images, labels = labelled_images(config["val"], record)
         record.calibration = fit_calibration(PlateReader(net, record), images, labels, 0.99, config["val"])
     weights = root / f"{config['name']}.safetensors"
     adaptation = {
@@ -591,7 +591,10 @@ def _report(state: dict[str, Any], rounds: list[RoundRecord], root: Path, files:
     plt.close(fig)
     # the first 16 crops, read by each round's reader
     shown = files[:16]
-    images = torch.stack([plate_tensor(p, 48, 160)[0] for p in shown])
+    from lprzoo.weights import read_weights, recognizer_state
+
+    _, record = recognizer_state(read_weights(rounds[-1].model if rounds else config["start"]))
+    images = torch.stack([plate_tensor(p, *record.input.size)[0] for p in shown])  # as the reader takes them
     pictures = []
     for r in rounds:
         by_source = {row["source"]: row for row in rows[r.round]}

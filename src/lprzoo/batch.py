@@ -30,6 +30,11 @@ class InputContract:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return self.height, self.width
+
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
@@ -44,9 +49,7 @@ class InputContract:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
-INPUT = InputContract()
-IMAGE_HEIGHT = INPUT.height
-IMAGE_WIDTH = INPUT.width
+INPUT = InputContract()  # the default contract: every path that has no record of its own reads this one
 
 
 @dataclass
@@ -92,7 +95,7 @@ class PlateCollate:
     def __call__(self, items: Sequence[tuple | None]) -> PlateBatch:
         items = [it for it in items if it is not None]
         if not items:
-            empty = torch.zeros(0, 3, IMAGE_HEIGHT, IMAGE_WIDTH)
+            empty = torch.zeros(0, 3, INPUT.height, INPUT.width)
             return PlateBatch(empty, [], torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, dtype=torch.long))
         images = torch.stack([it[0] for it in items]).float().div_(255.0)  # (B, 3, H, W)
         texts = [it[1] for it in items]

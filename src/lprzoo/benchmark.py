@@ -41,7 +41,7 @@ def _reader(model: str, runtime: str, threads: int):
 
 def _time(reader, batch: int, threads: int, repeats: int, min_seconds: float = 1.0) -> dict[str, float]:
     torch.set_num_threads(threads)
-    x = torch.randint(0, 255, (batch, 3, 48, 160), dtype=torch.uint8)
+    x = torch.randint(0, 255, (batch, 3, *reader.record.input.size), dtype=torch.uint8)  # the reader's contract
     for _ in range(2):
         reader.log_probs(x)  # warm-up (allocations, ONNX Runtime's first run)
     times: list[float] = []
@@ -110,7 +110,7 @@ def benchmark(
                 reader = _reader(model, runtime, max(thread_list))
                 accuracy: dict[str, Any] = {}
                 if labelled:
-                    images, labels = labelled_images(labelled, reader.charset)
+                    images, labels = labelled_images(labelled, reader.record)
                     pictures = Path(out) / "confidence"  # reliability and risk-coverage of each model x runtime
                     accuracy = evaluate(reader, images, labels, breakdown=False, pictures=pictures,
                                         title=f"{Path(model).stem} {runtime}")  # fmt: skip

@@ -102,7 +102,7 @@ def calibrate(
     net, record = load_recognizer(model)
     record = replace(record, calibration=None)
     reader = PlateReader(net, record)
-    images, labels = labelled_images(data, record.charset)
+    images, labels = labelled_images(data, record)
     logits = all_logits(reader, images)  # one pass of the network: the fit and the pictures share it
     calibration = fit_calibration(reader, images, labels, min_precision, fitted_on=str(data), logits=logits)
     target = Path(out)

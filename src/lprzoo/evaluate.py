@@ -22,10 +22,12 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from lprzoo.batch import INPUT
 from lprzoo.calibration import confidence_figures
 from lprzoo.charset import PROVINCES
 from lprzoo.decode import greedy_decode, prefix_beam_search
 from lprzoo.metrics import PlateMetrics
+from lprzoo.weights import RecognizerRecord
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 NAMED_SETS = {"real/val": SHARED / "real" / "val", "target/dev": SHARED / "target" / "dev"}
@@ -45,36 +47,41 @@ def plate_colour(image: Tensor) -> str:
     return name if share > 0.5 else "other"
 
 
-def rendered(n: int, specs: dict[str, float], seed: int) -> tuple[Tensor, list[str], list[str]]:
-    """``n`` renders drawn at the validation epoch, which no training epoch reaches: ``uint8 (n, 3, 48, 160)``, their
-    labels and the spec each was drawn from."""
+def rendered(
+    n: int, specs: dict[str, float], seed: int, size: tuple[int, int] = INPUT.size
+) -> tuple[Tensor, list[str], list[str]]:
+    """``n`` renders drawn at the validation epoch, which no training epoch reaches: ``uint8 (n, 3, H, W)`` at ``size``,
+    their labels and the spec each was drawn from."""
     from lprzoo.render.plates import VAL_EPOCH, ScriptPlates
 
-    plates = ScriptPlates(n, dict(specs), seed=seed)
+    plates = ScriptPlates(n, dict(specs), seed=seed, size=size)
     items = [plates[VAL_EPOCH * plates.length + i] for i in range(plates.length)]
     drawn = [origin.split(":")[1] for _, _, origin in items]  # an item's origin is "render:<spec>:<epoch>:<i>"
     return torch.stack([image for image, _, _ in items]), [text for _, text, _ in items], drawn
 
 
-def render31() -> tuple[Tensor, list[str]]:
-    """The fixed all-province rendered set: ``uint8 (1000, 3, 48, 160)`` and its labels."""
-    images, labels, _ = rendered(**RENDER31)
+def render31(size: tuple[int, int] = INPUT.size) -> tuple[Tensor, list[str]]:
+    """The fixed all-province rendered set: ``uint8 (1000, 3, H, W)`` and its labels."""
+    images, labels, _ = rendered(**RENDER31, size=size)
     return images, labels
 
 
-def labelled_images(source: str | Path, charset) -> tuple[Tensor, list[str]]:
-    """A labelled folder or labels file -> ``uint8 (N, 3, 48, 160)`` and labels (decoded as training does)."""
+def labelled_images(source: str | Path, record: RecognizerRecord) -> tuple[Tensor, list[str]]:
+    """A labelled folder or labels file -> ``uint8 (N, 3, H, W)`` and labels, decoded as training does, in the
+    charset and at the input size of ``record`` (a reader's :class:`~lprzoo.weights.RecognizerRecord`)."""
     from lprzoo.data.real import PlateImages
     from lprzoo.data.sources import read_source
 
-    images = PlateImages(read_source(source, charset), name=str(source))
+    images = PlateImages(read_source(source, record.charset), name=str(source), size=record.input.size)
     return images.images, [s.label for s in images.samples]
 
 
-def load_named(name: str, charset) -> tuple[Tensor, list[str]]:
+def load_named(name: str, record: RecognizerRecord) -> tuple[Tensor, list[str]]:
+    """A named set (``real/val``, ``target/dev``, ``render-31``) or a labelled folder, as ``record``'s reader takes
+    it."""
     if name == "render-31":
-        return render31()
-    return labelled_images(NAMED_SETS.get(name, name), charset)
+        return render31(record.input.size)
+    return labelled_images(NAMED_SETS.get(name, name), record)
 
 
 def evaluate(

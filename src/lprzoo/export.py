@@ -240,7 +240,7 @@ def _check(model: str, target: Path, record: RecognizerRecord, wrapper: nn.Modul
     from lprzoo.evaluate import labelled_images
     from lprzoo.reader import load
 
-    images, labels = labelled_images(check, record.charset)
+    images, labels = labelled_images(check, record)
     readings = {}
     for runtime, reader in (("torch", load(model)), ("onnx", load(str(target)))):
         readings[runtime] = [r.text for r in reader(list(images))]

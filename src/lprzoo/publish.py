@@ -83,7 +83,7 @@ def plates_per_second(reader, batch: int = 64, threads: int = 1, repeats: int = 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        x = torch.randint(0, 255, (batch, 3, 48, 160), dtype=torch.uint8)
+        x = torch.randint(0, 255, (batch, 3, *reader.record.input.size), dtype=torch.uint8)  # the reader's contract
         reader.log_probs(x)  # warm-up
         times = []
         for _ in range(repeats):
@@ -142,7 +142,7 @@ def publish(
     fp16_check: dict[str, Any] = {}
     handful: dict[str, Any] = {}
     for set_name in sets or ["real/val", "target/dev", "render-31"]:
-        images, labels = load_named(set_name, record.charset)
+        images, labels = load_named(set_name, record)
         full = evaluate(reader16, images, labels)
         if set_name == "real/val":
             ref = evaluate(reader32, images, labels)

@@ -41,7 +41,7 @@ def frechet_distance(features: nn.Module, real: Tensor, images: Tensor, batch: i
     """FD between ``uint8 (N, 3, 48, 160)`` real crops and images, in ``features``' space."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    fd = FrechetInceptionDistance(feature=features, input_img_size=(3, 48, 160), reset_real_features=False)
+    fd = FrechetInceptionDistance(feature=features, input_img_size=tuple(real.shape[1:]), reset_real_features=False)
     for start in range(0, len(real), batch):
         fd.update(real[start : start + batch], real=True)
     for start in range(0, len(images), batch):

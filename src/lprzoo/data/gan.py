@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import INPUT
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
@@ -55,7 +55,7 @@ class RandomPlateCrop(nn.Module):
 
     def __init__(self, scale: tuple[float, float] = (0.85, 1.0), ratio: tuple[float, float] = (3.0, 3.67)) -> None:
         super().__init__()
-        self.crop = v2.RandomResizedCrop((IMAGE_HEIGHT, IMAGE_WIDTH), scale=scale, ratio=ratio, antialias=True)
+        self.crop = v2.RandomResizedCrop(INPUT.size, scale=scale, ratio=ratio, antialias=True)
 
     def forward(self, image: Tensor) -> Tensor:
         return self.crop(image)  # uint8 (3, H, W) -> uint8 (3, 48, 160)

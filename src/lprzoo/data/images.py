@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import INPUT
 from lprzoo.data.sources import InvalidSampleError, Sample, printable
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,13 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def pil_to_plate(img: Image.Image, height: int = IMAGE_HEIGHT, width: int = IMAGE_WIDTH) -> torch.Tensor:
+def pil_to_plate(img: Image.Image, height: int = INPUT.height, width: int = INPUT.width) -> torch.Tensor:
     """A PIL image of a plate crop -> ``uint8 (3, height, width)`` RGB, resized as training crops are."""
     img = _to_rgb(img).resize((width, height), Image.BILINEAR, reducing_gap=2.0)
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)  # (3, H, W)
 
 
-def load_plate(sample: Sample, height: int = IMAGE_HEIGHT, width: int = IMAGE_WIDTH) -> torch.Tensor:
+def load_plate(sample: Sample, height: int = INPUT.height, width: int = INPUT.width) -> torch.Tensor:
     """Decode, turn upright by the EXIF orientation, convert to RGB (grayscale, RGBA, palette, 16-bit and float
     images included), rectify CCPD corners and resize; warn when the image is far too small to show a plate.
 

@@ -29,7 +29,7 @@ from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
 from torchvision.transforms.v2 import functional as TF
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import INPUT
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.real import RealPlatesDataModule, Sources
 from lprzoo.data.sources import SourceFormat
@@ -61,7 +61,7 @@ class GeneratedPlates(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[Tensor, str, str]:
-        image = TF.resize(self.images[i], [IMAGE_HEIGHT, IMAGE_WIDTH], antialias=True)  # (3, 64, 64) -> (3, 48, 160)
+        image = TF.resize(self.images[i], list(INPUT.size), antialias=True)  # (3, 64, 64) -> (3, 48, 160)
         if self.transform is not None:
             image = self.transform(image)
         return image, self.label, f"dcgan:{i}"

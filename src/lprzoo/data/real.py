@@ -11,6 +11,7 @@ from jsonargparse import lazy_instance
 from rich.progress import Progress
 from torch.utils.data import Dataset
 
+from lprzoo.batch import INPUT
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class PlateImages(Dataset):
-    """Samples as ``(uint8 (3, 48, 160), label, path)``; decoded once into memory when ``cache`` is set.
+    """Samples as ``(uint8 (3, H, W), label, path)`` at ``size`` (an input contract's); decoded once into memory when
+    ``cache`` is set.
 
     With ``skip_invalid`` a file that fails to decode yields ``None``, which the collate drops.
     """
@@ -34,8 +36,10 @@ class PlateImages(Dataset):
         cache: bool = True,
         skips: SkipLog | None = None,
         name: str = "data",
+        size: tuple[int, int] = INPUT.size,
     ) -> None:
         self.samples = list(samples)
+        self.size = tuple(size)
         self.transform = transform
         self.skips = skips or SkipLog(False)
         self.images: torch.Tensor | None = None
@@ -45,14 +49,14 @@ class PlateImages(Dataset):
     @classmethod
     def from_tensors(cls, images: torch.Tensor, labels: Sequence[str], paths: Sequence[str]) -> PlateImages:
         """Already-decoded ``uint8 (N, 3, H, W)`` images, e.g. a fixed set of rendered plates."""
-        dataset = cls([Sample(p, t) for p, t in zip(paths, labels)], cache=False)
+        dataset = cls([Sample(p, t) for p, t in zip(paths, labels)], cache=False, size=tuple(images.shape[-2:]))
         dataset.images = images
         return dataset
 
     def _decode_all(self, name: str) -> None:
         def load(s: Sample) -> torch.Tensor | InvalidSampleError:
             try:
-                return load_plate(s)
+                return load_plate(s, *self.size)
             except InvalidSampleError as e:
                 return e
 
@@ -69,7 +73,7 @@ class PlateImages(Dataset):
                 decoded.append(img)
                 kept.append(sample)
         self.samples = kept
-        self.images = torch.stack(decoded) if decoded else torch.zeros(0, 3, 48, 160, dtype=torch.uint8)
+        self.images = torch.stack(decoded) if decoded else torch.zeros(0, 3, *self.size, dtype=torch.uint8)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -80,7 +84,7 @@ class PlateImages(Dataset):
             img = self.images[i]
         else:
             try:
-                img = load_plate(sample)
+                img = load_plate(sample, *self.size)
             except InvalidSampleError as e:
                 self.skips.handle(e)
                 return None

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2 import functional as TF
 
+from lprzoo.batch import INPUT
 from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, SkipLog, read_source
@@ -122,7 +123,7 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
         degradations: DegradationsChoice = "default",
         province_weights: dict[str, float] | None = None,
         synthetic: bool = True,
-        size: tuple[int, int] = (48, 160),
+        size: tuple[int, int] = INPUT.size,
         load_size: tuple[int, int] | None = None,
         flip: bool = False,
         train_size: int = 4_500,

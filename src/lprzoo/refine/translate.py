@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2.functional import resize
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import INPUT
 from lprzoo.errors import CheckpointError, InvalidSampleError
 from lprzoo.folders import atomic_write_bytes, check_manifest, existing_images, image_name, write_labels
 from lprzoo.hub import resolve, sha256_file, zoo_records
@@ -152,7 +152,7 @@ def load_generator(source: str | Path) -> nn.Module:
     except RuntimeError as e:
         raise CheckpointError(path, f"generator weights do not fit: {str(e).splitlines()[0]}") from None
     size = tuple(meta["size"])
-    G = G if size == (IMAGE_HEIGHT, IMAGE_WIDTH) else ResizedGenerator(G, size)
+    G = G if size == INPUT.size else ResizedGenerator(G, size)
     return G.eval()
 
 
@@ -185,7 +185,7 @@ def _generator_weights(source: str | Path) -> tuple[Path, dict[str, Tensor], dic
     if not state:
         raise CheckpointError(loaded.path, "not a CycleGANModule checkpoint (no generator weights inside)")
     shape = {"kind": "generator", "ngf": int(meta.get("ngf", 64)), "n_blocks": int(meta.get("n_blocks", 6)),
-             "size": list(meta.get("size") or (IMAGE_HEIGHT, IMAGE_WIDTH))}  # fmt: skip
+             "size": list(meta.get("size") or INPUT.size)}  # fmt: skip
     return loaded.path, state, shape
 
 

@@ -17,7 +17,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
 from torch.nn.functional import interpolate
 
-from lprzoo.batch import IMAGE_HEIGHT, IMAGE_WIDTH
+from lprzoo.batch import INPUT
 from lprzoo.charset import Charset
 from lprzoo.errors import MissingInputError
 from lprzoo.losses import ctc_loss
@@ -69,6 +69,7 @@ class UnpairedTranslator(pl.LightningModule):
         self.last_sample_path = None
         self._keeper: list[nn.Module] = []  # the frozen recognizer, in a list so it is not a registered submodule
         self._keeper_charset = Charset()
+        self._keeper_size = INPUT.size  # the keeper's own input contract once it is loaded
 
     # ---- label keeping (beyond the paper: CyCADA's semantic consistency) -----------------------------------
     def setup(self, stage: str) -> None:
@@ -82,6 +83,7 @@ class UnpairedTranslator(pl.LightningModule):
                 ) from None
             self._keeper.append(net.requires_grad_(False))
             self._keeper_charset = record.charset
+            self._keeper_size = record.input.size
             log.info("label keeper: %s (%s), λ = %g", self.hparams.label_keeper, record.arch, self.hparams.lambda_label)
 
     def on_fit_start(self) -> None:
@@ -92,8 +94,8 @@ class UnpairedTranslator(pl.LightningModule):
         """CTC loss of the frozen recognizer on ``G(s)`` ``(B, 3, H, W)`` in ``[-1, 1]`` against the render labels."""
         keeper, charset = self._keeper[0], self._keeper_charset
         images = fake_r.add(1).div(2)  # (B, 3, H, W) in [0, 1], the recognizer's input range
-        if tuple(images.shape[-2:]) != (IMAGE_HEIGHT, IMAGE_WIDTH):
-            images = interpolate(images, (IMAGE_HEIGHT, IMAGE_WIDTH), mode="bilinear", antialias=True)
+        if tuple(images.shape[-2:]) != self._keeper_size:  # read as the keeper's record says it reads
+            images = interpolate(images, self._keeper_size, mode="bilinear", antialias=True)
         targets, lengths = charset.encode_batch(texts)
         log_probs = keeper(images).float().log_softmax(-1)  # (B, T, K)
         return ctc_loss(log_probs, targets.to(fake_r.device), lengths.to(fake_r.device))

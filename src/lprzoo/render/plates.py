@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, DistributedSampler
 
+from lprzoo.batch import INPUT
 from lprzoo.render.dataset import item_rng
 from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.fonts import GlyphJitter
@@ -35,6 +36,7 @@ class ScriptPlates(Dataset):
         latin_fonts: fonts for letters and digits, one per plate; ``None``: the renderer's default mix.
         cjk_fonts: fonts for the province glyph, one per plate; ``None``: the renderer's default (one font).
         cjk_jitter: stroke and size variation of the province glyph (:class:`~lprzoo.render.fonts.GlyphJitter`).
+        size: ``(height, width)`` of the plates: the recognizer's input contract.
     """
 
     def __init__(
@@ -47,12 +49,14 @@ class ScriptPlates(Dataset):
         latin_fonts: Sequence[str] | None = None,
         cjk_fonts: Sequence[str] | None = None,
         cjk_jitter: GlyphJitter | None = None,
+        size: tuple[int, int] = INPUT.size,
     ) -> None:
         self.length = length
         self.names = list(specs)
         weights = np.asarray([specs[n] for n in self.names], float)
         self.cumulative = np.cumsum(weights / weights.sum())
-        self.kwargs = {"degradations": degradations, "province_weights": province_weights}
+        self.kwargs = {"degradations": degradations, "province_weights": province_weights, "height": size[0],
+                       "width": size[1]}  # fmt: skip
         if latin_fonts is not None:
             self.kwargs["latin_fonts"] = list(latin_fonts)
         if cjk_fonts is not None:

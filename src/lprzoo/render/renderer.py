@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from lprzoo.batch import INPUT
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, GlyphJitter, get_font, glyph_mask
 from lprzoo.render.rules import grammar, province_probabilities
@@ -82,8 +83,8 @@ class PlateRenderer:
         self,
         spec: str | PlateSpec = "blue",
         degradations: Degradations | str | None = "default",
-        height: int = 48,
-        width: int = 160,
+        height: int = INPUT.height,
+        width: int = INPUT.width,
         province_weights: Mapping[str, float] | None = None,
         oversample: float = 2.0,
         cjk_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_CJK_FONT,
