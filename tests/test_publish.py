@@ -37,3 +37,17 @@ def test_a_generator_entry_is_measured_hashed_and_loads_by_name(tmp_path, plate_
 
     assert "| tinygan-blue | generator |" in zoo_markdown()
     assert "unlabelled images" in zoo_details() and "colour kept blue" in zoo_details()
+
+
+def test_a_model_with_extra_characters_is_described_by_its_own_data(tmp_path):
+    """publish reads the model's data in the model's charset: '京A1234警' was refused as outside the default one."""
+    from PIL import Image
+
+    from lprzoo.charset import Charset
+    from lprzoo.publish import describe_data
+
+    (tmp_path / "data").mkdir()
+    for label in ("京A1234警", "沪B12345"):
+        Image.new("RGB", (160, 48)).save(tmp_path / "data" / f"{label}.jpg")
+    described = describe_data({"train": str(tmp_path / "data")}, Charset("警"))
+    assert described["train"]["count"] == 2 and len(described["train"]["labels_sha256"]) == 64

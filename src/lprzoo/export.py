@@ -56,7 +56,7 @@ def _calibration_images(n: int, real: str | None, seed: int = 0) -> np.ndarray:
         from lprzoo.data.images import load_plate
         from lprzoo.data.sources import read_source
 
-        samples = read_source(real, Charset())
+        samples = read_source(real, Charset(), labelled=False)  # images only: their labels are not needed
         rng = np.random.default_rng(seed)
         for k in rng.choice(len(samples), size=min(n - len(images), len(samples)), replace=False):
             images.append(load_plate(samples[int(k)]))

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from lprzoo.charset import Charset
 from lprzoo.errors import LprzooError
 from lprzoo.precision import cpu_summary
 
@@ -65,14 +66,14 @@ def recognizer_entry(name: str, weights: Path, record) -> dict[str, Any]:
     }
 
 
-def describe_data(sources: dict[str, str]) -> dict[str, Any]:
-    """Labelled sources -> ``{name: {path, count, labels_sha256}}``; the hash is of the sorted label list."""
-    from lprzoo.charset import Charset
+def describe_data(sources: dict[str, str], charset: Charset) -> dict[str, Any]:
+    """Labelled sources -> ``{name: {path, count, labels_sha256}}``; the hash is of the sorted label list, read in the
+    model's own ``charset`` (a model trained with extra characters is described by its own data)."""
     from lprzoo.data.sources import read_source
 
     out: dict[str, Any] = {}
     for name, path in sources.items():
-        labels = sorted(s.label for s in read_source(path, Charset()))
+        labels = sorted(s.label for s in read_source(path, charset, plates=False))
         digest = hashlib.sha256("\n".join(labels).encode()).hexdigest()
         out[name] = {"path": str(path), "count": len(labels), "labels_sha256": digest}
     return out
@@ -165,7 +166,7 @@ def publish(
         "git_commit": git_commit or _git_commit(),
         "command": command,
         "train_time": train_time,
-        "data": {"sources": describe_data(data or {}), "notes": data_notes},
+        "data": {"sources": describe_data(data or {}, record.charset), "notes": data_notes},
         "metrics": metrics,
         "handful": handful,
         "num_params": sum(p.numel() for p in net.parameters()),
