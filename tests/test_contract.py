@@ -73,3 +73,11 @@ def test_export_benchmark_and_explain_use_the_record_size(unusual, tmp_path):
     explain(str(tmp_path / "plates"), model=str(unusual), out=str(tmp_path / "explained"))
     steps = torch_reader.logits(plates[:1]).shape[1]  # 48 time steps at width 192, 40 at 160
     assert steps == 48
+
+
+def test_an_int8_export_is_calibrated_at_the_record_size(unusual, tmp_path):
+    from lprzoo.export import export
+
+    path = export(str(unusual), str(tmp_path / "unusual-int8.onnx"), int8=True, check="none", calibration_size=16)
+    reading = lprzoo.load(str(path))(torch.zeros(3, 48, 192, dtype=torch.uint8))
+    assert isinstance(reading.text, str)

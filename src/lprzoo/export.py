@@ -42,14 +42,15 @@ class _Exported(nn.Module):
         return logits.log_softmax(-1) if self.log_probs else logits
 
 
-def _calibration_images(n: int, real: str | None, seed: int = 0) -> np.ndarray:
-    """``n`` float ``(3, 48, 160)`` plates in ``[0, 1]``: half rendered (3 colours, 31 provinces), half real crops."""
+def _calibration_images(n: int, real: str | None, size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """``n`` float ``(3, H, W)`` plates at ``size`` (the record's) in ``[0, 1]``: half rendered (3 colours, 31
+    provinces), half real crops."""
     from lprzoo.render.plates import ScriptPlates
 
     if real and not Path(real).is_dir():
         log.info("calibration: %s is absent, calibrating on rendered plates only", real)
         real = None
-    renders = ScriptPlates(n, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, seed=seed + 7)
+    renders = ScriptPlates(n, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, seed=seed + 7, size=size)
     images = [renders[i][0] for i in range(n // 2 if real else n)]
     if real:
         from lprzoo.charset import Charset
@@ -59,7 +60,7 @@ def _calibration_images(n: int, real: str | None, seed: int = 0) -> np.ndarray:
         samples = read_source(real, Charset(), labelled=False)  # images only: their labels are not needed
         rng = np.random.default_rng(seed)
         for k in rng.choice(len(samples), size=min(n - len(images), len(samples)), replace=False):
-            images.append(load_plate(samples[int(k)]))
+            images.append(load_plate(samples[int(k)], *size))
     return torch.stack(images).float().div(255).numpy()
 
 
@@ -210,7 +211,7 @@ def export(
                 dynamic_axes={"images": {0: "batch"}, output: {0: "batch"}}, opset_version=opset, dynamo=False,
             )  # fmt: skip
         if int8:
-            calibration = _calibration_images(calibration_size, calibration_real)
+            calibration = _calibration_images(calibration_size, calibration_real, record.input.size)
             quantize_int8(fp32_path, work, calibration, lstm)
             meta["int8"] = json.dumps({"lstm": lstm, "calibration": f"{calibration_size} plates (rendered + real)"})
         _set_metadata(work, meta)

@@ -55,8 +55,8 @@ class ScriptPlates(Dataset):
         self.names = list(specs)
         weights = np.asarray([specs[n] for n in self.names], float)
         self.cumulative = np.cumsum(weights / weights.sum())
-        self.kwargs = {"degradations": degradations, "province_weights": province_weights, "height": size[0],
-                       "width": size[1]}  # fmt: skip
+        self.kwargs = {"degradations": degradations, "province_weights": province_weights}
+        self.size = tuple(size)
         if latin_fonts is not None:
             self.kwargs["latin_fonts"] = list(latin_fonts)
         if cjk_fonts is not None:
@@ -71,7 +71,7 @@ class ScriptPlates(Dataset):
 
     def renderer(self, name: str) -> PlateRenderer:
         if name not in self._renderers:
-            self._renderers[name] = PlateRenderer(name, **self.kwargs)
+            self._renderers[name] = PlateRenderer(name, height=self.size[0], width=self.size[1], **self.kwargs)
         return self._renderers[name]
 
     def __len__(self) -> int:
