@@ -593,7 +593,7 @@ def _report(state: dict[str, Any], rounds: list[RoundRecord], root: Path, files:
     shown = files[:16]
     from lprzoo.weights import read_weights, recognizer_state
 
-    _, record = recognizer_state(read_weights(rounds[-1].model if rounds else config["start"]))
+    _, record = recognizer_state(read_weights(config["start"]))  # the adapted reader keeps its start's contract
     images = torch.stack([plate_tensor(p, *record.input.size)[0] for p in shown])  # as the reader takes them
     pictures = []
     for r in rounds:
