@@ -148,3 +148,32 @@ def test_reader_writes_rejected_readings_with_their_topn_to_a_review_file(tmp_pa
     assert {r["file"] for r in accepted} == {r.source for r in readings if r.confidence >= reader.threshold}
     assert all(r["topn"].count(":") == len(reading.topn) for r in rejected for reading in readings[:1])
     assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_a_reader_with_views_accepts_only_readings_every_view_agrees_on(tmp_path):
+    """``views``: each plate is read again under small moves; ``accepted`` needs the calibrated threshold and every
+    view's agreement, the record carries the number of views, and ``lprzoo calibrate --views`` fits that rule."""
+    import lprzoo
+    from lprzoo.cli import main
+    from tests.conftest import write_plates
+
+    write_plates(tmp_path / "val", 8, size=(160, 48))
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    source = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    out = tmp_path / "tiny-views.safetensors"
+    assert main(["calibrate", "--model", str(source), "--data", str(tmp_path / "val"), "--out", str(out),
+                 "--views", "2"]) == 0  # fmt: skip
+    _, loaded = load_recognizer(out)
+    assert loaded.calibration is not None and loaded.calibration.views == 2
+    reader = lprzoo.load(str(out))
+    assert reader.views == 2
+    readings = reader(sorted((tmp_path / "val").glob("*.jpg")))
+    assert all(r.agreement in (0.0, 0.5, 1.0) for r in readings)
+    scores = [r.confidence * r.agreement for r in readings]
+    reader.threshold = float(np.median(scores))  # accepted: confidence x agreement at or above the operating point
+    readings = reader(sorted((tmp_path / "val").glob("*.jpg")))
+    assert [r.accepted for r in readings] == [s >= reader.threshold for s in scores]
+    plain = lprzoo.load(str(out), views=0)(sorted((tmp_path / "val").glob("*.jpg")))
+    assert [r.text for r in plain] == [r.text for r in readings] and all(r.agreement is None for r in plain)
+    with pytest.raises(LprzooError, match=r"views must lie in \[0, 6\]"):
+        lprzoo.load(str(out), views=7)

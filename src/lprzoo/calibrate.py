@@ -46,9 +46,12 @@ def fit_calibration(
     min_precision: float = 0.99,
     fitted_on: str = "",
     logits: torch.Tensor | None = None,
+    views: int = 0,
 ) -> Calibration:
     """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``); ``logits``: the
-    reader's scores for them, if the caller has them already."""
+    reader's scores for them, if the caller has them already.  With ``views``, the operating point is fitted for the
+    score confidence x agreement, the share of the views that read the same text (the reader accepts by the same
+    score); the confidence itself is calibrated as without views."""
     logits = all_logits(reader, images) if logits is None else logits  # (N, T, K)
     width, grammar = max(reader.beam_width, 1), getattr(reader, "grammar", None)
 
@@ -59,7 +62,18 @@ def fit_calibration(
     raw_conf, raw_ok = readings(1.0)
     temperature = fit_temperature(lambda t: readings(t)[0], raw_ok)
     conf, ok = readings(temperature)
-    curve = risk_coverage(conf, ok)
+    score = conf
+    if views:  # a reading that a small move of the plate changes is never accepted
+        saved = reader.views, reader.temperature
+        reader.views, reader.temperature = views, temperature  # the views read as the calibrated reader will
+        try:
+            texts = [text for text, _ in top_readings(logits, reader.charset, temperature, width, grammar)]
+            agree = np.concatenate([reader.agreement(images[i : i + 256], texts[i : i + 256])
+                                    for i in range(0, len(texts), 256)])  # fmt: skip
+        finally:
+            reader.views, reader.temperature = saved
+        score = conf * agree  # measured best on real/val against "every view agrees" and "k of 6 agree"
+    curve = risk_coverage(score, ok)
     calibration = Calibration(
         temperature=round(temperature, 4),
         min_precision=min_precision,
@@ -68,6 +82,7 @@ def fit_calibration(
         ece_before=round(expected_calibration_error(raw_conf, raw_ok), 4),
         ece_after=round(expected_calibration_error(conf, ok), 4),
         curve=[[round(v, 6) for v in row] for row in curve],
+        views=views,
     )
     calibration.threshold = calibration.threshold_for(min_precision)
     return calibration
@@ -79,6 +94,7 @@ def calibrate(
     out: str = "",
     min_precision: float = 0.99,
     report: str | None = None,
+    views: int = 0,
 ) -> Path:
     """Fit a reader's confidence on held-out labelled plates and write the reader with its calibration.
 
@@ -90,6 +106,8 @@ def calibrate(
             precision on ``data`` (``PlateReading.accepted``; ``lprzoo.load(..., min_precision=)`` picks another).
         report: a folder for the reliability diagram and the risk-coverage curve, before and after (default: beside
             ``out``).
+        views: accept a reading only when it survives this many small moves of the plate (0 to 6,
+            :data:`lprzoo.calibration.VIEWS`); raises coverage at a precision, at one network pass per view.
     """
     from lprzoo.evaluate import labelled_images
     from lprzoo.reader import PlateReader
@@ -99,12 +117,14 @@ def calibrate(
         raise LprzooError("calibrate: give --model and --out")
     if not 0 < min_precision <= 1:
         raise LprzooError(f"calibrate: --min_precision must lie in (0, 1], got {min_precision}")
+    if not 0 <= views <= 6:
+        raise LprzooError(f"calibrate: --views must lie in [0, 6], got {views}")
     net, record = load_recognizer(model)
     record = replace(record, calibration=None)
     reader = PlateReader(net, record)
     images, labels = labelled_images(data, record)
     logits = all_logits(reader, images)  # one pass of the network: the fit and the pictures share it
-    calibration = fit_calibration(reader, images, labels, min_precision, fitted_on=str(data), logits=logits)
+    calibration = fit_calibration(reader, images, labels, min_precision, str(data), logits, views)
     target = Path(out)
     floats = [v for v in read_weights(model).state_dict.values() if v.is_floating_point()]
     dtype = floats[0].dtype if floats and floats[0].dtype in (torch.float16, torch.float32) else torch.float32

@@ -22,6 +22,17 @@ from typing import Any
 import numpy as np
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(8.0), 25))  # the grid searched; 1.0 is on it
+# Small moves of the plate that a reading should survive (torchvision ``affine`` arguments): 3 px left and right,
+# 8 % smaller and 6 % larger, 3 degrees either way.  A reading that changes under one of them is doubtful, and that
+# needs no label (docs/confidence.md, "Agreement between views").
+VIEWS: tuple[dict[str, Any], ...] = (
+    {"translate": [3, 0]},
+    {"translate": [-3, 0]},
+    {"scale": 0.92},
+    {"scale": 1.06},
+    {"angle": 3.0},
+    {"angle": -3.0},
+)
 
 
 @dataclass
@@ -36,6 +47,9 @@ class Calibration:
         plates: how many.
         ece_before, ece_after: expected calibration error (10 equal-width bins) on them, raw and calibrated.
         curve: ``[threshold, precision, coverage]`` rows, thresholds descending, on the calibrated confidences.
+        views: how many of :data:`VIEWS` the reader reads each plate under (0: none).  With views, the curve and
+            threshold are those of confidence x agreement (the share of views that read the same text), which is
+            what ``accepted`` compares; the confidence itself stays as calibrated.
     """
 
     temperature: float = 1.0
@@ -46,6 +60,7 @@ class Calibration:
     ece_before: float | None = None
     ece_after: float | None = None
     curve: list[list[float]] = field(default_factory=list)
+    views: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

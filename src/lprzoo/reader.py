@@ -40,8 +40,11 @@ class PlateReading:
         valid: whether ``text`` fits a plate grammar (``spec`` names which: blue, yellow, green, ...).
         source: the file name, or ``"<array>"`` / ``"<tensor>"`` / ``"<PIL>"``.
         raw_confidence: ``text``'s probability before calibration (equal to ``confidence`` without one).
-        accepted: whether ``confidence`` reaches the reader's operating point (``lprzoo.load(...,
-            min_precision=0.99)`` or the record's calibrated threshold); ``None`` when the reader has none.
+        accepted: whether ``confidence`` (times ``agreement`` for a reader with views) reaches the reader's operating
+            point (``lprzoo.load(..., min_precision=0.99)`` or the record's calibrated threshold); ``None`` when the
+            reader has no operating point.
+        agreement: the share of the reader's views (small shifts, scalings, rotations of the plate) that read the
+            same text; ``None`` for a reader without views.
     """
 
     text: str
@@ -53,6 +56,7 @@ class PlateReading:
     source: str = ""
     raw_confidence: float | None = None
     accepted: bool | None = None
+    agreement: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +126,9 @@ class PlateReader:
             calibrated operating point, if any.
         grammar: beam search keeps to plates, so the top-N alternatives are plates of some spec (``False``: the
             unconstrained beam, whose top reading a caller checks itself, as ``lprzoo pseudo-label`` does).
+        views: read each plate again under this many of :data:`lprzoo.calibration.VIEWS` and accept by confidence x
+            agreement (``PlateReading.agreement``); default the record's calibration's.  Each view is one more network
+            pass; the threshold must then come from a calibration fitted with as many views.
     """
 
     def __init__(
@@ -134,7 +141,12 @@ class PlateReader:
         batch_size: int = 64,
         threshold: float | None = None,
         grammar: bool = True,
+        views: int | None = None,
     ) -> None:
+        from lprzoo.calibration import VIEWS
+
+        if views is not None and not 0 <= views <= len(VIEWS):
+            raise LprzooError(f"views must lie in [0, {len(VIEWS)}], got {views}")
         for name, value in (("beam_width", beam_width), ("top_n", top_n), ("batch_size", batch_size)):
             if value is not None and value < 1:
                 raise LprzooError(f"{name} must be at least 1, got {value}")
@@ -151,6 +163,11 @@ class PlateReader:
         if threshold is None and calibration is not None and calibration.threshold > 0:
             threshold = calibration.threshold
         self.threshold = threshold
+        self.views = (calibration.views if calibration is not None else 0) if views is None else views
+        if threshold is not None and calibration is not None and self.views != calibration.views:
+            fitted, used = calibration.views, self.views
+            log.warning("the operating point was fitted with %d views and this reader uses %d: its precision is "
+                        "not the one asked; run lprzoo calibrate --views %d", fitted, used, used)  # fmt: skip
 
     def __repr__(self) -> str:
         name = self.record.name or self.record.arch
@@ -165,6 +182,20 @@ class PlateReader:
     def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` plates -> calibrated log-probabilities ``(B, T, K)`` (the record's temperature)."""
         return (self.logits(plates) / self.temperature).log_softmax(-1)  # (B, T, K)
+
+    def agreement(self, plates: torch.Tensor, texts: Sequence[str]) -> list[float]:
+        """For ``uint8 (B, 3, H, W)`` plates read as ``texts``: the share of the reader's views that read the same."""
+        import torchvision.transforms.v2.functional as F
+
+        from lprzoo.calibration import VIEWS
+
+        votes = np.zeros(len(texts))
+        for view in VIEWS[: self.views]:
+            moved = F.affine(plates, **{"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view},
+                             interpolation=F.InterpolationMode.BILINEAR, fill=[127])  # fmt: skip
+            seen = [p.text for p in self.decode(self.log_probs(moved))]
+            votes += np.array([a == b for a, b in zip(seen, texts)])
+        return (votes / max(self.views, 1)).tolist()
 
     def decode(self, log_probs: torch.Tensor) -> list[Prediction]:
         if self.beam_width > 1:
@@ -185,12 +216,16 @@ class PlateReader:
             raw = [p.confidence for p in predictions]
             if self.temperature != 1.0:  # the same readings' probabilities before calibration
                 raw = text_probabilities(logits.log_softmax(-1), [p.text for p in predictions], self.charset)
+            agreement: list[float | None] = [None] * len(predictions)
+            if self.views:
+                agreement = self.agreement(plates, [p.text for p in predictions])
             out = []
-            for (_, name), p, r in zip(batch, predictions, raw):
+            for (_, name), p, r, agree in zip(batch, predictions, raw, agreement):
                 spec = plate_spec_of(p.text)
-                accepted = None if self.threshold is None else p.confidence >= self.threshold
+                score = p.confidence * (1.0 if agree is None else agree)
+                accepted = None if self.threshold is None else score >= self.threshold
                 valid, chars = spec is not None, p.char_confidences
-                out.append(PlateReading(p.text, p.confidence, chars, p.topn, valid, spec, name, r, accepted))
+                out.append(PlateReading(p.text, p.confidence, chars, p.topn, valid, spec, name, r, accepted, agree))
             batch.clear()
             return out
 
@@ -271,6 +306,7 @@ def load(
     threads: int | None = None,
     min_precision: float | None = None,
     grammar: bool = True,
+    views: int | None = None,
 ) -> PlateReader:
     """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
     hashed URL.
@@ -283,6 +319,8 @@ def load(
         min_precision: accept readings (``PlateReading.accepted``) at the lowest confidence threshold that kept this
             precision on the record's calibration plates (``lprzoo calibrate``); default the record's threshold.
         grammar: top-N readings are plates (a grammar-constrained beam); ``False`` for the unconstrained beam.
+        views: read each plate under this many small moves too and accept by confidence x agreement (default: the
+            record's calibration's, 0 without one); each is one more network pass.
 
     Example::
 
@@ -297,10 +335,11 @@ def load(
         path = Path(source) if str(source).endswith(".onnx") else _onnx_file(source, runtime)
         record, _ = read_onnx_record(path)
         threshold = _threshold(record, min_precision, source)
-        return PlateReader(OnnxNet(path, threads), record, "cpu", beam_width, top_n, batch_size, threshold, grammar)
+        net = OnnxNet(path, threads)
+        return PlateReader(net, record, "cpu", beam_width, top_n, batch_size, threshold, grammar, views)
     net, record = load_recognizer(source, device)
     threshold = _threshold(record, min_precision, source)
-    return PlateReader(net, record, device, beam_width, top_n, batch_size, threshold, grammar)
+    return PlateReader(net, record, device, beam_width, top_n, batch_size, threshold, grammar, views)
 
 
 def _threshold(record: RecognizerRecord, min_precision: float | None, source: str | Path) -> float | None:
