@@ -18,27 +18,18 @@ import numpy as np
 import torch
 
 import lprzoo
-from lprzoo.calibrate import all_logits
-from lprzoo.calibration import confidence_figures
-from lprzoo.decode import prefix_beam_search
+from lprzoo.calibration import VIEWS, confidence_figures
 from lprzoo.evaluate import evaluate, load_named
-
-VIEWS = [dict(translate=[3, 0]), dict(translate=[-3, 0]), dict(scale=0.92), dict(scale=1.06), dict(angle=3.0),
-         dict(angle=-3.0)]  # fmt: skip
 
 
 def view_agreement(reader, images: torch.Tensor, texts: list[str]) -> np.ndarray:
-    """Share of the views whose beam top-1 equals ``texts`` (the reading of the plate as it is)."""
-    import torchvision.transforms.v2.functional as F
-
-    votes = np.zeros(len(texts))
-    for view in VIEWS:
-        kwargs = {"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view}
-        moved = F.affine(images, **kwargs, interpolation=F.InterpolationMode.BILINEAR, fill=[127])
-        log_probs = (all_logits(reader, moved) / reader.temperature).log_softmax(-1)
-        top = prefix_beam_search(log_probs, reader.charset, reader.beam_width, 1, grammar=reader.grammar)
-        votes += np.array([p.text == t for p, t in zip(top, texts)])
-    return votes / len(VIEWS)
+    """Share of the reader's views (:data:`lprzoo.calibration.VIEWS`) whose beam top-1 equals ``texts``."""
+    reader.views = len(VIEWS)
+    try:
+        return np.concatenate([reader.agreement(images[i : i + 256], texts[i : i + 256])
+                               for i in range(0, len(texts), 256)])  # fmt: skip
+    finally:
+        reader.views = 0
 
 
 def logistic_fit(features: np.ndarray, correct: np.ndarray) -> np.ndarray:
