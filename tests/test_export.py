@@ -103,21 +103,15 @@ def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, ca
     export(str(tiny), str(tmp_path / "ok.onnx"), check=str(plate_folder))
     assert "PASS" in caplog.text and "on 12 labelled crops" in caplog.text and "12/12 readings identical" in caplog.text
 
-    class Reading:
-        def __init__(self, text):
-            self.text = text
-
-    class Reader:  # torch reads every crop right, the export reads none: a broken export
-        def __init__(self, source):
-            self.right = not str(source).endswith(".onnx")
-
-        def __call__(self, images):
-            return [Reading(label if self.right else "") for label in labels]  # export reads them in this order
-
     from lprzoo.evaluate import labelled_images
+    from lprzoo.export import OnnxNet
 
     _, labels = labelled_images(str(plate_folder), RecognizerRecord())
-    monkeypatch.setattr("lprzoo.reader.load", lambda source, **_: Reader(source))
+
+    def read(net, images, record):  # torch reads every crop right, the export reads none: a broken export
+        return ["" if isinstance(net, OnnxNet) else label for label in labels]
+
+    monkeypatch.setattr("lprzoo.export._read", read)
     with pytest.raises(LprzooError, match=r"FAIL: .* on 12 labelled crops .* RA 0.0 % against torch 100.0 %"):
         export(str(tiny), str(tmp_path / "bad.onnx"), check=str(plate_folder))
 
