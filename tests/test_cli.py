@@ -759,3 +759,14 @@ def test_kill_9_at_random_points_of_render_and_predict_never_leaves_a_truncated_
             assert rows[0][0] == "file" and len(rows) == 1 + len(list(out.glob("[0-9]*.jpg")))
     assert subprocess.run(render, capture_output=True).returncode == 0  # the folder resumes to completion
     assert len((out / "labels.tsv").read_text(encoding="utf-8").splitlines()) == 8001
+
+
+@pytest.mark.parametrize("verb", ["pseudo-label", "calibrate", "explain", "render", "adapt", "zoo"])
+def test_a_verbs_help_imports_no_torch(verb):
+    """`lprzoo VERB --help` answers without importing torch (about 1.2 s of a 2-core machine's start-up)."""
+    code = (
+        "import sys\nfrom lprzoo.cli import main\ntry:\n    main(['" + verb + "', '--help'])\nexcept SystemExit:\n"
+        "    pass\nprint('torch' in sys.modules)"
+    )
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip().splitlines()[-1] == "False", probe.stdout[-500:] + probe.stderr[-500:]

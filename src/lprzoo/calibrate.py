@@ -15,37 +15,41 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lprzoo.calibration import Calibration, coverage_at, expected_calibration_error, fit_temperature, risk_coverage
-from lprzoo.decode import prefix_beam_search
 from lprzoo.errors import LprzooError
-from lprzoo.viz import confidence_report
+
+# torch, the decoder and the pictures are imported where they run, and torch types are named in strings: `lprzoo
+# calibrate --help` stays light (jsonargparse would import a TYPE_CHECKING block to resolve them)
 
 log = logging.getLogger(__name__)
 
 
 def top_readings(
-    logits: torch.Tensor, charset, temperature: float, beam_width: int, grammar=None
+    logits: torch.Tensor, charset, temperature: float, beam_width: int, grammar=None  # noqa: F821
 ) -> list[tuple[str, float]]:
     """Beam top-1 ``(text, probability)`` of every plate under ``logits / temperature`` ``(B, T, K)``, decoded as the
     reader decodes (``grammar``: its :class:`~lprzoo.decode.PlateGrammar`, if any)."""
+    from lprzoo.decode import prefix_beam_search
+
     predictions = prefix_beam_search((logits / temperature).log_softmax(-1), charset, beam_width, 1, grammar=grammar)
     return [(p.text, p.confidence) for p in predictions]
 
 
-def all_logits(reader, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+def all_logits(reader, images: torch.Tensor, batch: int = 256) -> torch.Tensor:  # noqa: F821
     """The reader's raw scores ``(N, T, K)`` for ``uint8 (N, 3, H, W)`` plates, ``batch`` at a time."""
+    import torch
+
     return torch.cat([reader.logits(images[i : i + batch]) for i in range(0, len(images), batch)])
 
 
 def fit_calibration(
     reader,
-    images: torch.Tensor,
+    images: torch.Tensor,  # noqa: F821
     labels: Sequence[str],
     min_precision: float = 0.99,
     fitted_on: str = "",
-    logits: torch.Tensor | None = None,
+    logits: torch.Tensor | None = None,  # noqa: F821
     views: int = 0,
 ) -> Calibration:
     """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``); ``logits``: the
@@ -109,8 +113,11 @@ def calibrate(
         views: accept a reading only when it survives this many small moves of the plate (0 to 6,
             :data:`lprzoo.calibration.VIEWS`); raises coverage at a precision, at one network pass per view.
     """
+    import torch
+
     from lprzoo.evaluate import labelled_images
     from lprzoo.reader import PlateReader
+    from lprzoo.viz import confidence_report
     from lprzoo.weights import load_recognizer, read_weights, save_recognizer
 
     if not model or not out:

@@ -11,10 +11,12 @@ characters, so a 68-class checkpoint's indices stay valid inside an extended alp
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from lprzoo.errors import CharsetMismatchError, UnknownCharacterError
+
+if TYPE_CHECKING:
+    import torch
 
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -68,6 +70,8 @@ class Charset:
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Labels -> (targets (B, L_max) padded with blank, target_lengths (B,)) for ``nn.CTCLoss``."""
+        import torch  # here, not at the top: `import lprzoo.charset` stays light for the CLI's --help
+
         encoded = [self.encode(t) for t in texts]
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         targets = torch.zeros(len(encoded), max([1, *map(len, encoded)]), dtype=torch.long)
