@@ -4,7 +4,8 @@ the trust figures of its confidence (ECE, coverage at 99 % precision).
 The numbers equal ``lprzoo test``'s (greedy best path for RA/CRA, beam search for top-N, §IV-B/C) when both run in
 fp32.  Named sets (the zoo records' keys):
 
-- ``real/val``: ``../shared/data/real/val`` (in-distribution cameras);
+- ``real/val``: ``../shared/data/real/val`` (in-distribution cameras); ``../shared/data`` is relative to where lprzoo
+  runs, as in the recipes, or ``$LPRZOO_DATA``;
 - ``target/dev``: ``../shared/data/target/dev`` (another camera and region; evaluation only, never training);
 - ``render-31``: 1,000 rendered plates, all 31 provinces uniform, 60 % blue / 35 % yellow / 5 % green, seed 31,
   drawn at the validation epoch (:data:`~lprzoo.render.plates.VAL_EPOCH`) so no training epoch ever shows them.
@@ -12,6 +13,7 @@ fp32.  Named sets (the zoo records' keys):
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +31,7 @@ from lprzoo.decode import greedy_decode, prefix_beam_search
 from lprzoo.metrics import PlateMetrics
 from lprzoo.weights import RecognizerRecord
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = Path(os.environ.get("LPRZOO_DATA", "../shared/data"))  # the companion data folder, as the recipes name it
 NAMED_SETS = {"real/val": SHARED / "real" / "val", "target/dev": SHARED / "target" / "dev"}
 RENDER31 = {"n": 1000, "seed": 31, "specs": {"blue": 0.6, "yellow": 0.35, "green": 0.05}}
 

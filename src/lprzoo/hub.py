@@ -1,6 +1,6 @@
 """Where weights come from: the zoo's records, the user cache and sha256-verified downloads.
 
-Resolution order of :func:`resolve` (issue "zoo"; torchvision ``Weights`` / timm ``PretrainedCfg`` in spirit):
+Resolution order of :func:`resolve` (torchvision ``Weights`` / timm ``PretrainedCfg`` in spirit):
 
 1. a zoo name (``lightcrnn-1.2-adapt``): its record in ``zoo/<name>.yaml`` names the weights file and its sha256;
    the file is taken from ``zoo/`` when present, else from the user cache, else downloaded from the record's
@@ -13,8 +13,9 @@ Downloads are atomic (a temporary file renamed into place only once its sha256 m
 corrupt download leaves nothing in the cache, and have a total deadline, not only a per-read timeout.  Every zoo file
 and cached download is checked against its record's sha256 the first time a process uses it (then remembered by its
 path, size and modification time): a cached file that fails is fetched again, a zoo file that fails is refused.
-The cache is ``~/.cache/lprzoo`` or ``$LPRZOO_CACHE``; the zoo folder
-is the repository's ``zoo/`` or ``$LPRZOO_ZOO``.
+The cache is ``~/.cache/lprzoo`` or ``$LPRZOO_CACHE``; the records are the package's (``lprzoo/zoo``: package data
+of the wheel; in a checkout a link to the repository's ``zoo/``, which holds the weights too) or ``$LPRZOO_ZOO``;
+``$LPRZOO_ZOO_URL`` names a mirror of the weights.
 """
 
 from __future__ import annotations
@@ -36,9 +37,26 @@ log = logging.getLogger(__name__)
 _SHA_IN_URL = re.compile(r"#sha256=([0-9a-fA-F]{64})$")
 
 
+ZOO_URL = "https://github.com/lprzoo/lprzoo/releases/download/zoo-1"  # where the records' weights are published
+
+
 def zoo_dir() -> Path:
-    """The folder of zoo records: ``$LPRZOO_ZOO`` or the repository's ``zoo/``."""
-    return Path(os.environ.get("LPRZOO_ZOO", Path(__file__).resolve().parents[2] / "zoo"))
+    """The folder of zoo records: ``$LPRZOO_ZOO``, else the records installed with the package (``lprzoo/zoo``:
+    package data in a wheel, the repository's ``zoo/`` through a link in a checkout, weights included there)."""
+    if os.environ.get("LPRZOO_ZOO"):
+        return Path(os.environ["LPRZOO_ZOO"])
+    from importlib.resources import files
+
+    return Path(str(files("lprzoo") / "zoo"))
+
+
+def weights_url(record: ZooRecord) -> str | None:
+    """Where a record's weights download from: its ``url``, or the same file on ``$LPRZOO_ZOO_URL`` (a mirror, as
+    ``HF_ENDPOINT`` is for the Hugging Face hub)."""
+    mirror = os.environ.get("LPRZOO_ZOO_URL")
+    if mirror and record.url:
+        return f"{mirror.rstrip('/')}/{Path(urllib.request.urlparse(record.url).path).name}"
+    return record.url
 
 
 def cache_dir() -> Path:
@@ -226,8 +244,8 @@ def resolve(source: str | Path) -> tuple[Path, ZooRecord | None]:
                 )  # fmt: skip
         if cached.is_file() and verified(cached, record.sha256):
             return cached, record
-        if record.url:
-            return download(record.url, record.sha256, cached), record  # also replaces a cached file that failed
+        if record.url:  # also replaces a cached file that failed
+            return download(weights_url(record), record.sha256, cached), record
         if cached.is_file():
             raise CheckpointError(cached, f"does not match zoo entry {text!r}'s sha256 and the record has no url")
         raise CheckpointError(local, f"zoo entry {text!r}: weights file missing and the record has no url")

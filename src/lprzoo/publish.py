@@ -53,12 +53,12 @@ def write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
 def recognizer_entry(name: str, weights: Path, record) -> dict[str, Any]:
     """The head of every recognizer's zoo record: its name, weights file and sha256, and what the weights carry
     (architecture, charset, input contract), for the table and for readers of the YAML alone."""
-    from lprzoo.hub import sha256_file
+    from lprzoo.hub import ZOO_URL, sha256_file
 
     return {
         "name": name,
         "kind": "recognizer",
-        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "weights": {"file": weights.name, "sha256": sha256_file(weights), "url": f"{ZOO_URL}/{weights.name}"},
         "arch": record.arch,
         "arch_kwargs": record.arch_kwargs,
         "charset_extra": record.extra_chars,
@@ -219,7 +219,7 @@ def publish_generator(
         reader: the frozen recognizer that measures label retention and gives the FD features.
         n: renders measured.
     """
-    from lprzoo.hub import sha256_file
+    from lprzoo.hub import ZOO_URL, sha256_file
     from lprzoo.reader import load
     from lprzoo.refine.translate import load_generator, save_generator
     from lprzoo.translation_quality import generator_quality, real_crops
@@ -236,7 +236,7 @@ def publish_generator(
     entry = {
         "name": name,
         "kind": "generator",
-        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "weights": {"file": weights.name, "sha256": sha256_file(weights), "url": f"{ZOO_URL}/{weights.name}"},
         "generator": meta,
         "recipe": recipe,
         "git_commit": git_commit or _git_commit(),
