@@ -50,3 +50,16 @@ def test_every_entry_reads_a_fixed_handful_of_val_crops_as_recorded(name):
     result = evaluate(reader, images[:32], labels[:32], breakdown=False)
     assert result["plates"] == 32
     assert result["RA"] == pytest.approx(record["handful"]["real/val[:32]"]["RA"], abs=1e-4)
+
+
+def test_list_models_and_lprzoo_zoo_agree_on_the_entries(capsys):
+    from lprzoo.hub import zoo_records
+    from lprzoo.zoo_table import zoo
+
+    everything = lprzoo.list_models(pretrained=True, kind=None)
+    assert everything == sorted(zoo_records())
+    readers, generators = lprzoo.list_models(pretrained=True), lprzoo.list_models(pretrained=True, kind="generator")
+    assert sorted(readers + generators) == everything and "cyclewgan-blue" in generators
+    zoo()
+    shown = capsys.readouterr().out
+    assert all(name in shown for name in everything)

@@ -55,15 +55,18 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
 
 
-def list_models(pattern: str = "*", exclude: str | None = None, pretrained: bool = False) -> list[str]:
-    """Recognizer names matching an fnmatch ``pattern``: registered architectures, or with ``pretrained=True``
-    the zoo's trained entries (``lprzoo.load`` takes those)."""
+def list_models(
+    pattern: str = "*", exclude: str | None = None, pretrained: bool = False, kind: str | None = "recognizer"
+) -> list[str]:
+    """Names matching an fnmatch ``pattern``: registered recognizer architectures, or with ``pretrained=True`` the
+    zoo's trained entries of ``kind``: ``"recognizer"`` (``lprzoo.load`` reads them), ``"generator"`` (CycleGAN
+    generators for ``lprzoo translate``) or ``None`` for every entry, as ``lprzoo zoo`` lists them."""
     if pretrained:
         import fnmatch
 
         from lprzoo.hub import zoo_records
 
-        names = [n for n, r in zoo_records().items() if r.kind == "recognizer" and fnmatch.fnmatch(n, pattern)]
+        names = [n for n, r in zoo_records().items() if kind in (None, r.kind) and fnmatch.fnmatch(n, pattern)]
         return sorted(n for n in names if not (exclude and fnmatch.fnmatch(n, exclude)))
     return MODELS.list(pattern, exclude)
 
