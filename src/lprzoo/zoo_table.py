@@ -112,12 +112,12 @@ def zoo_details() -> str:
     return "\n".join(out)
 
 
-def write_docs(readme: str = "README.md", doc: str = "docs/zoo.md") -> None:
-    """Refresh the zoo table between ``<!-- zoo-table -->`` markers in README and docs/zoo.md (and the details)."""
+def write_docs(doc: str = "docs/zoo.md") -> None:
+    """Refresh the zoo table between ``<!-- zoo-table -->`` markers in docs/zoo.md (and the details)."""
     from pathlib import Path
 
     table = zoo_markdown()
-    for path in (Path(readme), Path(doc)):
+    for path in (Path(doc),):
         text = path.read_text(encoding="utf-8")
         start, end = text.index("<!-- zoo-table -->"), text.index("<!-- /zoo-table -->")
         text = text[: start + len("<!-- zoo-table -->")] + "\n" + table + "\n" + text[end:]
@@ -151,7 +151,7 @@ def zoo(markdown: bool = False, write_docs: bool = False) -> None:
     """List the zoo's entries with their metrics on real/val and target/dev, size and speed.
 
     Args:
-        markdown: print a markdown table (as in README and docs/zoo.md) instead of a rich table.
-        write_docs: refresh the zoo table in README.md and docs/zoo.md (maintainers).
+        markdown: print a markdown table (as in docs/zoo.md) instead of a rich table.
+        write_docs: refresh the zoo table in docs/zoo.md (maintainers).
     """
     print_zoo(markdown, write_docs)
