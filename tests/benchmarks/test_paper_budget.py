@@ -1,4 +1,7 @@
-"""The GPU heavy-training script runs its whole chain at tiny scale on the CPU (--dry-run)."""
+"""The GPU heavy-training script runs its whole chain at tiny scale on the CPU (--dry-run).
+
+Behind the ``gpu_recipe`` marker, outside the default suite (53 s of it on 2 cores): run it before a GPU run with
+``python -m pytest -m gpu_recipe``."""
 
 import json
 import subprocess
@@ -6,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.gpu_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
