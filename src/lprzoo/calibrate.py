@@ -59,19 +59,19 @@ def fit_calibration(
     logits = all_logits(reader, images) if logits is None else logits  # (N, T, K)
     width, grammar = max(reader.beam_width, 1), getattr(reader, "grammar", None)
 
-    def readings(t: float) -> tuple[np.ndarray, np.ndarray]:
+    def readings(t: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
         top = top_readings(logits, reader.charset, t, width, grammar)
-        return np.array([p for _, p in top]), np.array([text == label for (text, _), label in zip(top, labels)])
+        texts = [text for text, _ in top]
+        return np.array([p for _, p in top]), np.array([text == label for text, label in zip(texts, labels)]), texts
 
-    raw_conf, raw_ok = readings(1.0)
+    raw_conf, raw_ok, _ = readings(1.0)
     temperature = fit_temperature(lambda t: readings(t)[0], raw_ok)
-    conf, ok = readings(temperature)
+    conf, ok, texts = readings(temperature)
     score = conf
     if views:  # a reading that a small move of the plate changes is never accepted
         saved = reader.views, reader.temperature
         reader.views, reader.temperature = views, temperature  # the views read as the calibrated reader will
         try:
-            texts = [text for text, _ in top_readings(logits, reader.charset, temperature, width, grammar)]
             agree = np.concatenate([reader.agreement(images[i : i + 256], texts[i : i + 256])
                                     for i in range(0, len(texts), 256)])  # fmt: skip
         finally:

@@ -220,7 +220,7 @@ def export(
     finally:
         for path in {work, fp32_path}:
             path.unlink(missing_ok=True)
-    _check(model, target, record, wrapper, check, max_ra_drop)
+    _check(target, record, wrapper, check, max_ra_drop)
     return target
 
 
@@ -236,27 +236,22 @@ def _read(net: nn.Module, images: torch.Tensor, record: RecognizerRecord, batch:
     return texts
 
 
-def _check(model: str, target: Path, record: RecognizerRecord, wrapper: nn.Module, check: str | None,
-           max_ra_drop: float) -> None:  # fmt: skip
-    """ONNX Runtime against torch: on labelled crops, greedy RA and identical readings (pass or fail); else max
-    |Δ| on random plates."""
-    import onnxruntime as ort
-
+def _check(target: Path, record: RecognizerRecord, wrapper: nn.Module, check: str | None, max_ra_drop: float) -> None:
+    """ONNX Runtime (``target``) against torch (``wrapper``, the network just exported): on labelled crops, greedy RA
+    and identical readings (pass or fail); else max |Δ| on random plates."""
     size = f"{target.stat().st_size / 2**20:.1f} MB"
+    exported = OnnxNet(target)
     if check in (None, "", "none") or not Path(check).exists():
-        session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
         x = torch.rand(16, 3, record.input.height, record.input.width)
         with torch.inference_mode():
-            expected = wrapper(x).numpy()
-        delta = float(np.abs(session.run(None, {"images": x.numpy()})[0] - expected).max())
+            delta = float((exported(x) - wrapper(x)).abs().max())
         log.info("wrote %s (%s); no labelled crops to check accuracy on (--check DIR): max |Δ| = %.2e against torch "
                  "on 16 random plates", target, size, delta)  # fmt: skip
         return
     from lprzoo.evaluate import labelled_images
 
     images, labels = labelled_images(check, record)
-    net, _ = load_recognizer(model)
-    readings = {"torch": _read(net, images, record), "onnx": _read(OnnxNet(target), images, record)}
+    readings = {"torch": _read(wrapper, images, record), "onnx": _read(exported, images, record)}
     ra = {k: float(np.mean([t == label for t, label in zip(v, labels)])) for k, v in readings.items()}
     same = sum(a == b for a, b in zip(readings["torch"], readings["onnx"]))
     verdict = "PASS" if ra["onnx"] >= ra["torch"] - max_ra_drop else "FAIL"

@@ -193,13 +193,15 @@ class PlateReader:
         for view in VIEWS[: self.views]:
             moved = F.affine(plates, **{"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view},
                              interpolation=F.InterpolationMode.BILINEAR, fill=[127])  # fmt: skip
-            seen = [p.text for p in self.decode(self.log_probs(moved))]
+            seen = [p.text for p in self.decode(self.log_probs(moved), top_n=1)]  # only the reading is compared
             votes += np.array([a == b for a, b in zip(seen, texts)])
         return (votes / max(self.views, 1)).tolist()
 
-    def decode(self, log_probs: torch.Tensor) -> list[Prediction]:
+    def decode(self, log_probs: torch.Tensor, top_n: int | None = None) -> list[Prediction]:
+        """Readings of ``(B, T, K)`` log-probabilities, with the reader's top-N (or ``top_n``) alternatives."""
         if self.beam_width > 1:
-            return prefix_beam_search(log_probs, self.charset, self.beam_width, self.top_n, grammar=self.grammar)
+            n = self.top_n if top_n is None else top_n
+            return prefix_beam_search(log_probs, self.charset, self.beam_width, n, grammar=self.grammar)
         return greedy_decode(log_probs, self.charset)
 
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
