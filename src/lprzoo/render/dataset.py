@@ -178,6 +178,10 @@ def render_to_folder(
         if sorted(done) != list(range(n)):
             raise RuntimeError(f"{out}: {n - len(done)} images missing after rendering")
         labels = write_labels(out, done)
+    if todo:
+        log.info("rendered %d plates (%d were already there) and wrote %s", len(todo), n - len(todo), labels)
+    else:
+        log.info("nothing to render: all %d plates were already in %s (%s)", n, out, labels)
     if preview is not None:
         save_preview([out / done[i] for i in range(min(32, n))], preview)
     return labels

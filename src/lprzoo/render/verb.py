@@ -40,16 +40,6 @@ def render(
         raise LprzooError("render: --out is empty; give the folder to render into")
     if spec not in SPECS:
         raise LprzooError(f"render: unknown --spec {spec!r}; registered specs: {', '.join(SPECS.list())}")
-    from pathlib import Path
-
-    from lprzoo.folders import IMAGE_NAME
-
-    folder = Path(out)  # counted, not cleaned: another render may be writing here (it then refuses this one)
-    before = sum(1 for p in folder.iterdir() if IMAGE_NAME.match(p.name)) if folder.is_dir() else 0
-    labels = render_to_folder(spec, n, out, seed=seed, workers=workers, preview=preview, degradations=degradations)
-    if before == n:
-        log.info("nothing to render: all %d plates were already in %s (%s)", n, out, labels)
-    else:
-        log.info("rendered %d plates (%d were already there) and wrote %s", n - before, before, labels)
+    render_to_folder(spec, n, out, seed=seed, workers=workers, preview=preview, degradations=degradations)
     if preview:
         log.info("preview -> %s", preview)
