@@ -205,3 +205,20 @@ def test_loading_random_bytes_named_onnx_is_one_line(tmp_path):
         lprzoo.load(str(tmp_path / "random.onnx"))
     with pytest.raises(LprzooError, match=r"absent.onnx: no such ONNX file"):
         lprzoo.load(str(tmp_path / "absent.onnx"))
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_the_kind_head_is_exported_as_a_second_output_and_reads_alike(tmp_path, int8):
+    torch.manual_seed(0)
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", kind_head=True)
+    source = save_recognizer(tmp_path / "kinds.safetensors", record.build(), record, dtype=torch.float32)
+    path = export(str(source), str(tmp_path / f"kinds-{int8}.onnx"), int8=int8, calibration_real=None,
+                  calibration_size=32, check=None)  # fmt: skip
+    assert [o.name for o in onnx.load(str(path)).graph.output] == ["logits", "kind_logits"]
+    torch_reader, onnx_reader = lprzoo.load(str(source)), lprzoo.load(str(path))
+    plates = torch.randint(0, 255, (6, 3, 48, 160), dtype=torch.uint8)
+    (_, kinds_torch), (_, kinds_onnx) = torch_reader.logits_and_kind(plates), onnx_reader.logits_and_kind(plates)
+    assert kinds_torch.shape == kinds_onnx.shape == (6, 7)
+    assert (kinds_torch - kinds_onnx).abs().max() < (0.1 if int8 else 1e-4)
+    if not int8:
+        assert [r.kind for r in torch_reader(plates)] == [r.kind for r in onnx_reader(plates)]

@@ -139,3 +139,39 @@ def test_an_unknown_runtime_is_refused_not_run_under_its_name(tmp_path):
     weights = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
     with pytest.raises(LprzooError, match="unknown runtime 'tensorrt'; use torch, onnx, onnx-int8"):
         lprzoo.load(str(weights), runtime="tensorrt")
+
+
+def _tiny_reader(tmp_path, **record_args):
+    torch.manual_seed(0)
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", beam_width=3, top_n=3, **record_args)
+    path = save_recognizer(tmp_path / "tiny-kinds.safetensors", record.build(), record, dtype=torch.float32)
+    return lprzoo.load(str(path), batch_size=4)
+
+
+def test_a_model_with_a_kind_head_says_each_plates_kind(tmp_path, plate_folder):
+    from lprzoo.kinds import COLOURS, ROWS
+
+    readings = _tiny_reader(tmp_path, kind_head=True)(plate_folder)
+    for r in readings:
+        assert r.colour in COLOURS and r.kind.split("-")[0] == r.colour
+        assert (r.kind.endswith("-double")) == (r.kind.split("-", 1)[-1] == ROWS[1])
+        assert 0 < r.kind_confidence <= 1
+    plain = _tiny_reader(tmp_path)(sorted(plate_folder.glob("*.jpg"))[0])
+    assert plain.kind is None and plain.colour is None and plain.kind_confidence is None
+
+
+def test_a_crop_shaped_like_a_double_row_plate_is_also_read_with_its_rows_side_by_side(tmp_path):
+    from lprzoo.batch import InputContract
+
+    reader = _tiny_reader(tmp_path, input=InputContract(layout="rows"))
+    seen = []
+    forward = reader.net.forward
+    reader.net.forward = lambda x, **kw: (seen.append(len(x)), forward(x, **kw))[1]
+    rng = np.random.default_rng(0)
+    tall = rng.integers(0, 255, (100, 200, 3), dtype=np.uint8)  # 2:1, the shape of a double-row plate
+    wide = rng.integers(0, 255, (40, 160, 3), dtype=np.uint8)  # 4:1, a single row
+    readings = reader([tall, wide])
+    assert seen == [3]  # one pass: both plates whole, and the tall one split too
+    assert readings[0].rows in ("single", "double") and readings[1].rows == "single"
+    single = _tiny_reader(tmp_path, input=InputContract(layout="single"))
+    assert single(tall).rows == "single"  # a record without the layout never splits

@@ -131,3 +131,19 @@ def test_a_malformed_record_is_one_checkpoint_error(tmp_path, record, message):
     path = _with_metadata(tmp_path / "bad.safetensors", {"lprzoo": record})
     with pytest.raises(CheckpointError, match=message):
         lprzoo.load(str(path))
+
+
+def test_a_record_saved_before_layouts_reads_one_row_and_new_ones_keep_theirs(tmp_path):
+    import json
+
+    from lprzoo.batch import INPUT, InputContract
+
+    old = json.loads(RecognizerRecord().to_json())
+    del old["input"]["layout"], old["input"]["double_row_aspect"]
+    assert RecognizerRecord.from_dict(old).input.layout == "single"
+    assert RecognizerRecord.from_dict({}).input.layout == "single"
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", kind_head=True, input=InputContract(layout="rows"))
+    path = save_recognizer(tmp_path / "k.safetensors", record.build(), record)
+    net, loaded = load_recognizer(path)
+    assert loaded.input.layout == INPUT.layout == "rows" and loaded.kind_head and net.kind_head is not None
+    assert "kind_head" not in json.loads(RecognizerRecord().to_json())  # records without one stay as they were

@@ -4,8 +4,8 @@ The default alphabet is the paper's: 31 province abbreviations, 26 letters, 10 d
 Index 0 is the blank (PyTorch's ``nn.CTCLoss`` default); the paper draws it last in its confidence maps, which
 :func:`lprzoo.viz.confidence_map` reproduces by reordering rows, not by changing indices.
 
-Alphabets are extended by configuration (``extra_chars="警学挂港澳使领"``) and are appended after the default
-characters, so a 68-class checkpoint's indices stay valid inside an extended alphabet's first 68 rows.
+Alphabets are extended by configuration (``extra_chars=SPECIAL``, the special plates' characters), appended after
+the default characters, so a 68-class checkpoint's indices stay valid inside an extended alphabet's first 68 rows.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
-SPECIAL = "警学挂港澳使领"
+SPECIAL = "警学挂港澳使领应急"  # police, learner, trailer, HK, Macau, embassy, consulate, emergency
 BLANK = 0
 
 assert len(PROVINCES) == 31 and len(set(PROVINCES)) == 31
@@ -31,7 +31,7 @@ class Charset:
     """An ordered alphabet with the CTC blank at index 0.
 
     Args:
-        extra_chars: characters appended to the paper's 67 (e.g. ``"警学挂港澳使领"`` for special plates).
+        extra_chars: characters appended to the paper's 67 (e.g. :data:`SPECIAL` for every special plate).
     """
 
     def __init__(self, extra_chars: str = "") -> None:

@@ -33,13 +33,17 @@ log = logging.getLogger(__name__)
 
 
 class _Exported(nn.Module):
-    def __init__(self, net: nn.Module, log_probs: bool) -> None:
-        super().__init__()
-        self.net, self.log_probs = net, log_probs
+    """The graph that is exported: logits (or log-probabilities), and the kind head's logits when the network has
+    one (a second output, ``kind_logits``)."""
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        logits = self.net(images)  # (B, T, K)
-        return logits.log_softmax(-1) if self.log_probs else logits
+    def __init__(self, net: nn.Module, log_probs: bool, with_kind: bool = False) -> None:
+        super().__init__()
+        self.net, self.log_probs, self.with_kind = net, log_probs, with_kind
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        logits, kind = self.net(images, with_kind=True) if self.with_kind else (self.net(images), None)  # (B, T, K)
+        logits = logits.log_softmax(-1) if self.log_probs else logits
+        return logits if kind is None else (logits, kind)  # kind: (B, colours + rows)
 
 
 def _calibration_images(n: int, real: str | None, size: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -185,9 +189,10 @@ def export(
     # leaves no truncated .onnx at `target`, and its temporary files are removed when it fails
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")
     fp32_path = work if not int8 else target.with_name(f".{target.name}.{os.getpid()}.fp32.partial")
-    wrapper = _Exported(net, log_probs).eval()
+    wrapper = _Exported(net, log_probs, record.kind_head).eval()
     example = torch.rand(2, 3, record.input.height, record.input.width)
     output = "log_probs" if log_probs else "logits"
+    outputs = [output, "kind_logits"] if record.kind_head else [output]
     meta = {
         METADATA_KEY: record.to_json(),
         "zoo_name": record.name or "",
@@ -208,8 +213,9 @@ def export(
             # The TorchScript-based exporter writes LightCRNN-1.2 in < 1 s with native LSTM ops and a dynamic
             # batch; the dynamo exporter gives the same graph in ~15 s (measured on this project's CPU).
             torch.onnx.export(
-                wrapper, (example,), str(fp32_path), input_names=["images"], output_names=[output],
-                dynamic_axes={"images": {0: "batch"}, output: {0: "batch"}}, opset_version=opset, dynamo=False,
+                wrapper, (example,), str(fp32_path), input_names=["images"], output_names=outputs,
+                dynamic_axes={"images": {0: "batch"}, **{o: {0: "batch"} for o in outputs}}, opset_version=opset,
+                dynamo=False,
             )  # fmt: skip
         if int8:
             calibration = _calibration_images(calibration_size, calibration_real, record.input.size)
@@ -231,7 +237,8 @@ def _read(net: nn.Module, images: torch.Tensor, record: RecognizerRecord, batch:
     texts: list[str] = []
     with torch.inference_mode():
         for start in range(0, len(images), batch):
-            logits = net(images[start : start + batch].float().div(255))  # (B, T, K)
+            logits = net(images[start : start + batch].float().div(255))  # (B, T, K), or with the kind's logits
+            logits = logits[0] if isinstance(logits, tuple) else logits
             texts += [p.text for p in greedy_decode(logits.float().log_softmax(-1), record.charset)]
     return texts
 
@@ -244,7 +251,8 @@ def _check(target: Path, record: RecognizerRecord, wrapper: nn.Module, check: st
     if check in (None, "", "none") or not Path(check).exists():
         x = torch.rand(16, 3, record.input.height, record.input.width)
         with torch.inference_mode():
-            delta = float((exported(x) - wrapper(x)).abs().max())
+            ours = wrapper(x)
+            delta = float((exported(x) - (ours[0] if isinstance(ours, tuple) else ours)).abs().max())
         log.info("wrote %s (%s); no labelled crops to check accuracy on (--check DIR): max |Δ| = %.2e against torch "
                  "on 16 random plates", target, size, delta)  # fmt: skip
         return
@@ -280,9 +288,15 @@ class OnnxNet(nn.Module):
         self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         self.output = self.session.get_outputs()[0].name
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.session.run(None, {"images": images.detach().float().cpu().contiguous().numpy()})[0]
-        return torch.from_numpy(out)  # (B, T, K) logits or log-probabilities (log_softmax is idempotent)
+    def forward(
+        self, images: torch.Tensor, with_kind: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        outs = self.session.run(None, {"images": images.detach().float().cpu().contiguous().numpy()})
+        logits = torch.from_numpy(outs[0])  # (B, T, K) logits or log-probabilities (log_softmax is idempotent)
+        if not with_kind:
+            return logits
+        kind = torch.from_numpy(outs[1]) if len(outs) > 1 else logits.new_zeros(logits.shape[0], 0)
+        return logits, kind  # (B, colours + rows)
 
 
 def read_onnx_record(path: str | Path) -> tuple[RecognizerRecord, dict[str, Any]]:

@@ -120,14 +120,14 @@ def publish(
         data: labelled sources it saw, ``{"real/train": "../shared/data/real/train", ...}``.
         data_notes: what else it saw (rendered plates, their specs and counts).
         train_time: wall-clock training time, with the machine.
-        sets: named evaluation sets (default ``real/val``, ``target/dev``, ``render-31``).
+        sets: named evaluation sets (default ``real/val``, ``target/dev``, ``render-31``, ``render-types``).
         license: the weights' license.
         zoo: the zoo folder.
         notes: anything a user should know (budget, known weaknesses).
         git_commit: the commit it was trained at; default the current one.
     """
     _require("publish", ckpt_path=ckpt_path, name=name, recipe=recipe, command=command)
-    from lprzoo.evaluate import evaluate, load_named
+    from lprzoo.evaluate import evaluate, load_named, render_types
     from lprzoo.reader import PlateReader
     from lprzoo.weights import load_recognizer, save_recognizer
 
@@ -142,9 +142,10 @@ def publish(
     metrics: dict[str, Any] = {}
     fp16_check: dict[str, Any] = {}
     handful: dict[str, Any] = {}
-    for set_name in sets or ["real/val", "target/dev", "render-31"]:
-        images, labels = load_named(set_name, record)
-        full = evaluate(reader16, images, labels)
+    for set_name in sets or ["real/val", "target/dev", "render-31", "render-types"]:
+        images, labels, kinds = load_named(set_name, record, with_kinds=True)
+        specs = render_types(record.input)[2] if set_name == "render-types" else None  # RA per kind of plate
+        full = evaluate(reader16, images, labels, kinds=kinds, specs=specs)
         if set_name == "real/val":
             ref = evaluate(reader32, images, labels)
             same = sum(a == b for a, b in zip(ref["predictions"], full["predictions"]))

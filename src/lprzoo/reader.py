@@ -21,6 +21,7 @@ from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
+from lprzoo.kinds import COLOURS, ROWS, PlateKind
 from lprzoo.weights import RecognizerRecord, load_recognizer
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class PlateReading:
         confidence: the reading's probability in ``[0, 1]``.
         char_confidences: per character, its highest frame probability (empty when beam and greedy disagree).
         topn: ``[(text, probability), ...]``, best first.
-        valid: whether ``text`` fits a plate grammar (``spec`` names which: blue, yellow, green, ...).
+        valid: whether ``text`` fits a plate grammar (``spec`` names which: blue, yellow, green, ...): of the
+            predicted ``kind``'s specs when the model has a kind head, else of any spec.
         source: the file name, or ``"<array>"`` / ``"<tensor>"`` / ``"<PIL>"``.
         raw_confidence: ``text``'s probability before calibration (equal to ``confidence`` without one).
         accepted: whether ``confidence`` (times ``agreement`` for a reader with views) reaches the reader's operating
@@ -45,6 +47,12 @@ class PlateReading:
             reader has no operating point.
         agreement: the share of the reader's views (small shifts, scalings, rotations of the plate) that read the
             same text; ``None`` for a reader without views.
+        kind: the plate's kind as the model's kind head says it (``"blue"``, ``"yellow-double"``, ...,
+            :class:`lprzoo.kinds.PlateKind`); ``None`` for a model without one.
+        colour: the kind's colour (``"blue"``, ``"yellow"``, ``"green"``, ``"white"``, ``"black"``).
+        kind_confidence: the kind head's probability of that colour and rows.
+        rows: how the plate was read: ``"single"``, or ``"double"`` (its rows side by side, the input contract's
+            ``"rows"`` layout).
     """
 
     text: str
@@ -57,22 +65,27 @@ class PlateReading:
     raw_confidence: float | None = None
     accepted: bool | None = None
     agreement: float | None = None
+    kind: str | None = None
+    colour: str | None = None
+    kind_confidence: float | None = None
+    rows: str = "single"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tensor, str]:
-    """Any supported image -> ``uint8 (3, height, width)`` and a name for it."""
+def plate_tensor(image: ImageLike, height: int, width: int, rows: str = "single") -> tuple[torch.Tensor, str]:
+    """Any supported image -> ``uint8 (3, height, width)`` and a name for it; a ``"double"``-row plate with its rows
+    side by side (:mod:`lprzoo.layout`)."""
     from PIL import Image
 
     if isinstance(image, (str, Path)):
         path = Path(image).expanduser()
         if not path.is_file():
             raise LprzooError(f"{path}: no such image file")
-        return load_plate(Sample(str(path)), height, width), str(path)
+        return load_plate(Sample(str(path)), height, width, rows), str(path)
     if isinstance(image, Image.Image):
-        return pil_to_plate(image, height, width), "<PIL>"
+        return pil_to_plate(image, height, width, rows), "<PIL>"
     if isinstance(image, np.ndarray):
         if image.size == 0:
             raise LprzooError(f"an empty image ({image.shape}) holds no plate")
@@ -80,7 +93,7 @@ def plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tenso
             raise LprzooError(f"a numpy image must be HWC uint8 (1, 3 or 4 channels), got {image.shape} {image.dtype}")
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
-        return pil_to_plate(Image.fromarray(np.ascontiguousarray(image)), height, width), "<array>"
+        return pil_to_plate(Image.fromarray(np.ascontiguousarray(image)), height, width, rows), "<array>"
     if isinstance(image, torch.Tensor):
         x = image.detach().cpu()
         if x.ndim != 3 or x.shape[0] not in (1, 3):
@@ -93,11 +106,36 @@ def plate_tensor(image: ImageLike, height: int, width: int) -> tuple[torch.Tenso
         x = x.float()  # (C, H, W)
         if image.dtype != torch.uint8:  # [0, 1], or 0-255 when any value is over 1: read as such, not clamped to 1
             x = x.clamp(0, 255) if x.max() > 1.0 + 1e-3 else x.clamp(0, 1) * 255
+        if rows == "double":
+            whole = x.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()  # (H, W, 3)
+            return pil_to_plate(Image.fromarray(np.ascontiguousarray(whole)), height, width, rows), "<tensor>"
         x = torch.nn.functional.interpolate(x[None], (height, width), mode="bilinear", antialias=True)[0]
         return x.round().clamp(0, 255).to(torch.uint8), "<tensor>"
     raise LprzooError(
         f"cannot read a plate from {type(image).__name__}; give a path, PIL image, HWC uint8 array or tensor"
     )
+
+
+def image_aspect(image: ImageLike) -> float:
+    """Width / height of an image as it will be read (upright), from a file's header without decoding it."""
+    from PIL import Image
+
+    from lprzoo.data.images import upright_size
+
+    if isinstance(image, (str, Path)):
+        try:
+            w, h = upright_size(str(Path(image).expanduser()))
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return float("inf")  # unreadable: plate_tensor names the problem
+    elif isinstance(image, Image.Image):
+        w, h = image.size
+    elif isinstance(image, np.ndarray) and image.ndim >= 2:
+        h, w = image.shape[:2]
+    elif isinstance(image, torch.Tensor) and image.ndim == 3:
+        h, w = image.shape[1:]
+    else:
+        return float("inf")
+    return w / h if h else float("inf")
 
 
 def _expand(images: ImageLike | Sequence[ImageLike]) -> tuple[list[ImageLike], bool]:
@@ -176,8 +214,17 @@ class PlateReader:
     @torch.inference_mode()
     def logits(self, plates: torch.Tensor) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` plates -> the network's raw scores ``(B, T, K)`` on the CPU (no calibration)."""
+        return self.logits_and_kind(plates)[0]
+
+    @torch.inference_mode()
+    def logits_and_kind(self, plates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``uint8 (B, 3, H, W)`` -> raw scores ``(B, T, K)`` and kind logits ``(B, colours + rows)`` (``(B, 0)``
+        for a model without a kind head), on the CPU."""
         x = plates.to(self.device).float().div_(255.0)  # (B, 3, H, W) in [0, 1]
-        return self.net(x).float().cpu()  # (B, T, K)
+        if not self.record.kind_head:
+            return self.net(x).float().cpu(), torch.zeros(len(x), 0)
+        logits, kind = self.net(x, with_kind=True)
+        return logits.float().cpu(), kind.float().cpu()
 
     def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` plates -> calibrated log-probabilities ``(B, T, K)`` (the record's temperature)."""
@@ -205,16 +252,28 @@ class PlateReader:
         return greedy_decode(log_probs, self.charset)
 
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
-        """Stream readings batch by batch (flat memory over any number of images)."""
-        from lprzoo.render.rules import plate_spec_of
+        """Stream readings batch by batch (flat memory over any number of images).
 
+        Under the ``"rows"`` layout a crop narrower than the contract's ``double_row_aspect`` is also read with its
+        rows side by side (:mod:`lprzoo.layout`), and the more confident reading is kept.
+        """
         contract = self.record.input
-        batch: list[tuple[torch.Tensor, str]] = []
+        batch: list[tuple[torch.Tensor, str, torch.Tensor | None]] = []
 
         def flush() -> list[PlateReading]:
-            plates = torch.stack([t for t, _ in batch])  # (B, 3, H, W) uint8
-            logits = self.logits(plates)  # (B, T, K)
+            singles = [t for t, _, _ in batch]
+            doubles = [d for _, _, d in batch if d is not None]
+            plates = torch.stack(singles + doubles)  # (B + D, 3, H, W) uint8
+            logits, kind_logits = self.logits_and_kind(plates)  # (B + D, T, K), (B + D, colours + rows)
             predictions = self.decode((logits / self.temperature).log_softmax(-1))
+            chosen, d = list(range(len(batch))), len(batch)
+            for i, (_, _, double) in enumerate(batch):
+                if double is not None:
+                    if predictions[d].confidence > predictions[i].confidence:
+                        chosen[i] = d
+                    d += 1
+            predictions = [predictions[k] for k in chosen]
+            logits, kind_logits, plates = logits[chosen], kind_logits[chosen], plates[chosen]
             raw = [p.confidence for p in predictions]
             if self.temperature != 1.0:  # the same readings' probabilities before calibration
                 raw = text_probabilities(logits.log_softmax(-1), [p.text for p in predictions], self.charset)
@@ -222,21 +281,46 @@ class PlateReader:
             if self.views:
                 agreement = self.agreement(plates, [p.text for p in predictions])
             out = []
-            for (_, name), p, r, agree in zip(batch, predictions, raw, agreement):
-                spec = plate_spec_of(p.text)
+            for k, ((_, name, _), p, r, agree) in enumerate(zip(batch, predictions, raw, agreement)):
+                kind, kind_p = self._kind(kind_logits[k])
+                spec = self._spec(p.text, kind)
                 score = p.confidence * (1.0 if agree is None else agree)
                 accepted = None if self.threshold is None else score >= self.threshold
-                valid, chars = spec is not None, p.char_confidences
-                out.append(PlateReading(p.text, p.confidence, chars, p.topn, valid, spec, name, r, accepted, agree))
+                out.append(PlateReading(
+                    p.text, p.confidence, p.char_confidences, p.topn, spec is not None, spec, name, r, accepted, agree,
+                    None if kind is None else str(kind), None if kind is None else kind.colour, kind_p,
+                    "double" if chosen[k] >= len(batch) else "single",
+                ))  # fmt: skip
             batch.clear()
             return out
 
         for image in images:
-            batch.append(plate_tensor(image, contract.height, contract.width))
+            plate, name = plate_tensor(image, contract.height, contract.width)
+            double = None
+            if contract.layout == "rows" and image_aspect(image) < contract.double_row_aspect:
+                double = plate_tensor(image, contract.height, contract.width, "double")[0]
+            batch.append((plate, name, double))
             if len(batch) == self.batch_size:
                 yield from flush()
         if batch:
             yield from flush()
+
+    @staticmethod
+    def _kind(kind_logits: torch.Tensor) -> tuple[PlateKind | None, float | None]:
+        """The kind head's ``(colours + rows,)`` logits -> its most probable kind and that kind's probability."""
+        if kind_logits.numel() == 0:
+            return None, None
+        colour_p = kind_logits[: len(COLOURS)].softmax(0)
+        rows_p = kind_logits[len(COLOURS) :].softmax(0)
+        c, r = int(colour_p.argmax()), int(rows_p.argmax())
+        return PlateKind(COLOURS[c], ROWS[r]), float(colour_p[c] * rows_p[r])
+
+    @staticmethod
+    def _spec(text: str, kind: PlateKind | None) -> str | None:
+        """The plate spec ``text`` fits among those of ``kind`` (any spec for a model without a kind head)."""
+        from lprzoo.render.rules import plate_spec_of, specs_of_kind
+
+        return plate_spec_of(text, None if kind is None else specs_of_kind(kind.colour, kind.rows))
 
     def write(self, images: ImageLike | Sequence[ImageLike], output: str | Path) -> tuple[Path, Path | None]:
         """Read ``images`` (a folder, a list, ...) into ``output`` (``.csv`` / ``.jsonl``, :mod:`lprzoo.readings`);

@@ -45,6 +45,7 @@ class RecognizerRecord:
     top_n: int = 5
     name: str | None = None  # the zoo name, when it came from the zoo
     calibration: Calibration | None = None  # temperature and operating points (lprzoo calibrate)
+    kind_head: bool = False  # the network also predicts the plate's colour and rows (lprzoo.kinds)
 
     @property
     def charset(self) -> Charset:
@@ -55,12 +56,14 @@ class RecognizerRecord:
         d["input"] = self.input.to_dict()
         if self.calibration is None:
             del d["calibration"]  # records without one stay as they were
+        if not self.kind_head:
+            del d["kind_head"]
         return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RecognizerRecord:
         d = dict(d)
-        d["input"] = InputContract.from_dict(d["input"]) if "input" in d else INPUT
+        d["input"] = InputContract.from_dict(d.get("input", {}))  # none saved: the paper's size, one row
         d["calibration"] = Calibration.from_dict(d.get("calibration"))
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
@@ -74,11 +77,16 @@ class RecognizerRecord:
             extra_chars=hp.get("extra_chars", ""),
             beam_width=int(hp.get("beam_width", 10)),
             top_n=int(max(top_n) if isinstance(top_n, (list, tuple)) else top_n),
+            kind_head=bool(hp.get("kind_head", False)),
         )
 
     def build(self) -> nn.Module:
         """A randomly initialised network of this record's architecture, normalising inputs as its contract says."""
         net = MODELS.get(self.arch)(num_classes=self.charset.num_classes, **self.arch_kwargs)
+        if self.kind_head:
+            from lprzoo.kinds import COLOURS, ROWS
+
+            net.attach_kind_head(len(COLOURS), len(ROWS))
         if hasattr(net, "set_normalisation"):  # the contract is applied, not only recorded
             net.set_normalisation(self.input.mean, self.input.std)
         return net

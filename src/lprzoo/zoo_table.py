@@ -13,6 +13,7 @@ COLUMNS = (
     "real/val RA",
     "target/dev RA",
     "render-31 RA",
+    "render-types RA (worst)",
     "params",
     "MB",
     "plates/s",
@@ -24,6 +25,18 @@ COLUMNS = (
 def _pct(metrics: dict[str, Any], dataset: str) -> str:
     value = (metrics.get(dataset) or {}).get("RA")
     return "–" if value is None else f"{100 * float(value):.1f}"
+
+
+def _kinds(metrics: dict[str, Any]) -> str:
+    """render-types RA and its worst plate spec: ``"97.3 (yellow-trailer 93.0)"``."""
+    entry = metrics.get("render-types") or {}
+    if "RA" not in entry:
+        return "–"
+    by_spec = entry.get("by_spec") or {}
+    if not by_spec:
+        return f"{100 * float(entry['RA']):.1f}"
+    spec, (right, total) = min(by_spec.items(), key=lambda kv: kv[1][0] / max(kv[1][1], 1))
+    return f"{100 * float(entry['RA']):.1f} ({spec} {100 * right / max(total, 1):.0f})"
 
 
 def _trained_on(data: dict[str, Any]) -> str:
@@ -46,6 +59,7 @@ def zoo_rows() -> list[list[str]]:
                 _pct(metrics, "real/val"),
                 _pct(metrics, "target/dev"),
                 _pct(metrics, "render-31"),
+                _kinds(metrics),
                 f"{extra.get('num_params', 0) / 1e6:.2f} M" if extra.get("num_params") else "–",
                 f"{extra.get('file_size', 0) / 2**20:.1f}" if extra.get("file_size") else "–",
                 str(bench.get("torch", {}).get("plates_per_s", speed.get("plates_per_s", "–"))),
@@ -107,6 +121,11 @@ def zoo_details() -> str:
             colours = m.get("by_colour") or {}
             if colours:
                 line += "; by colour " + ", ".join(f"{c} {ok}/{n}" for c, (ok, n) in colours.items())
+            if "kind_accuracy" in m:
+                line += f"; kind head right on {100 * m['kind_accuracy']:.1f} %"
+            specs = m.get("by_spec") or {}
+            if specs:
+                line += "; by plate spec " + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in specs.items())
             out.append(line)
         out.append("")
     return "\n".join(out)
@@ -138,7 +157,11 @@ def print_zoo(markdown: bool = False, write: bool = False) -> None:
 
     table = Table(title="lprzoo zoo (RA in %; plates/s at batch 64 on one thread; lprzoo.load(name))")
     for column in COLUMNS:
-        table.add_column(column, justify="right" if column not in ("name", "kind", "trained on") else "left")
+        table.add_column(
+            column,
+            justify="right" if column not in ("name", "kind", "trained on") else "left",
+            no_wrap=column == "name",
+        )  # fmt: skip  (a name is what a user copies: never cut)
     for row in zoo_rows():
         table.add_row(*row)
     console = Console()

@@ -104,3 +104,33 @@ def test_load_from_checkpoint_rebuilds_the_saved_architecture(tmp_path):
     assert (loaded.hparams.arch, loaded.hparams.arch_kwargs) == ("lightcrnn", {"width_mult": 0.25, "hidden": 8})
     expected = module.model.state_dict()
     assert all(torch.equal(v, expected[k]) for k, v in loaded.model.state_dict().items())
+
+
+def test_init_from_a_smaller_alphabet_keeps_its_classes_and_adds_a_kind_head(tmp_path):
+    source = save_tiny_checkpoint(tmp_path / "pre.ckpt")  # the paper's 68 classes, no kind head
+    module = CRNNModule(
+        arch="test-lightcrnn-tiny", extra_chars="警学", kind_head=True, init_from=str(tmp_path / "pre.ckpt")
+    )
+    module.setup("fit")
+    grown, old = module.model.head.fc.weight, source.model.head.fc.weight
+    assert grown.shape[0] == old.shape[0] + 2 and torch.equal(grown[: old.shape[0]], old)
+    backbone, expected = module.model.backbone.state_dict(), source.model.backbone.state_dict()
+    assert all(torch.equal(backbone[k], expected[k]) for k in expected)
+    assert module.model.kind_head is not None
+
+
+def test_the_kind_loss_counts_only_the_items_whose_kind_is_known():
+    from lprzoo.batch import PlateCollate
+    from lprzoo.charset import Charset
+
+    torch.manual_seed(0)
+    module = CRNNModule(arch="test-lightcrnn-tiny", kind_head=True)
+    images = torch.randint(0, 255, (3, 3, 48, 160), dtype=torch.uint8)
+    kinds = iter([(0, 0), (1, 0), (-1, -1)])
+    batch = PlateCollate(Charset(), lambda *_: next(kinds))([(im, "皖A12345", "x") for im in images])
+    _, kind_logits = module.forward_with_kind(batch.images)
+    loss = module.kind_loss(kind_logits, batch)
+    colour = torch.nn.functional.cross_entropy(kind_logits[:2, :5], batch.kinds[:2, 0])
+    rows = torch.nn.functional.cross_entropy(kind_logits[:2, 5:], batch.kinds[:2, 1])
+    assert torch.isclose(loss, colour + rows)
+    assert module.training_step(batch, 0) > module.ctc_loss(module(batch.images), batch)

@@ -183,3 +183,14 @@ def test_every_cjk_weight_draws_the_simplified_province_forms(font: str) -> None
     differs = [c for c in "冀苏豫渝青新" if not np.array_equal(draw(c, "zh-Hans"), draw(c, "zh-Hant"))]
     assert differs == list("冀苏豫渝青新")
     assert get_font(font).language == "zh-Hans"
+
+
+@pytest.mark.parametrize("spec", SPECS.list())
+def test_every_spec_renders_at_the_contract_size_in_the_special_alphabet(spec):
+    from lprzoo.charset import SPECIAL, Charset
+
+    charset = Charset(SPECIAL)
+    for size in ((48, 160), (32, 128)):
+        image, text = PlateRenderer(spec, height=size[0], width=size[1]).sample(np.random.default_rng(1))
+        assert image.shape == (*size, 3) and image.dtype == np.uint8
+        assert not charset.unknown(text), f"{spec}: {text!r} has characters outside the special alphabet"

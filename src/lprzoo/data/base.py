@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import lightning.pytorch as pl
+import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lprzoo.batch import PlateBatch, PlateCollate
 from lprzoo.charset import Charset
 from lprzoo.errors import check_range
+from lprzoo.kinds import UNKNOWN, PlateKind, colour_by_hue, kind_of_label
+
+
+def item_kind(image: torch.Tensor, text: str, path: str) -> tuple[int, int]:
+    """An item's ``(colour, rows)`` class indices: a render's from its spec (exact, its path names it), a photo's
+    from its label and hue (:mod:`lprzoo.kinds`; ``-1`` when neither decides, or when the hue says white or black,
+    which for a photo mostly means washed out or dark).  Photos are read as one
+    row: the data modules do not split training crops."""
+    if path.startswith("render:"):
+        from lprzoo.render.specs import get_spec
+
+        return get_spec(path.split(":")[1]).kind.indices()
+    if not text:
+        return UNKNOWN, UNKNOWN
+    colour = kind_of_label(text) or colour_by_hue(image.permute(1, 2, 0).numpy())  # (H, W, 3)
+    if colour in ("white", "black") and kind_of_label(text) is None:
+        colour = None  # a washed-out or dark photo looks white or black by hue: renders teach those colours exactly
+    return PlateKind(colour or "unknown").indices()
 
 
 class PlateDataModule(pl.LightningDataModule):
@@ -26,7 +45,7 @@ class PlateDataModule(pl.LightningDataModule):
         self.charset = Charset(extra_chars)
         self.batch_size = batch_size
         self.num_workers = num_workers
-        self.collate = PlateCollate(self.charset)
+        self.collate = PlateCollate(self.charset, item_kind)
 
     def loader(
         self, dataset: Dataset, shuffle: bool = False, drop_last: bool = False, sampler: Sampler | None = None

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lprzoo.batch import INPUT
 from lprzoo.data.sources import InvalidSampleError, Sample, printable
+from lprzoo.layout import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,32 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def pil_to_plate(img: Image.Image, height: int = INPUT.height, width: int = INPUT.width) -> torch.Tensor:
-    """A PIL image of a plate crop -> ``uint8 (3, height, width)`` RGB, resized as training crops are."""
-    img = _to_rgb(img).resize((width, height), Image.BILINEAR, reducing_gap=2.0)
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)  # (3, H, W)
+def pil_to_plate(
+    img: Image.Image, height: int = INPUT.height, width: int = INPUT.width, rows: str = "single"
+) -> torch.Tensor:
+    """A PIL image of a plate crop -> ``uint8 (3, height, width)`` RGB, resized as training crops are; a
+    ``"double"``-row plate with its rows side by side (:func:`lprzoo.layout.side_by_side`)."""
+    if rows == "double":
+        plate = side_by_side(np.asarray(_to_rgb(img), dtype=np.uint8), height, width)
+    else:
+        plate = np.asarray(_to_rgb(img).resize((width, height), Image.BILINEAR, reducing_gap=2.0), dtype=np.uint8)
+    return torch.from_numpy(plate.copy()).permute(2, 0, 1)  # (3, H, W)
 
 
-def load_plate(sample: Sample, height: int = INPUT.height, width: int = INPUT.width) -> torch.Tensor:
+def upright_size(path: str) -> tuple[int, int]:
+    """``(width, height)`` of an image file as a viewer shows it (EXIF orientations 5-8 swap them), from its header."""
+    with Image.open(path) as img:
+        w, h = img.size
+        swap = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    return (h, w) if swap else (w, h)
+
+
+def load_plate(
+    sample: Sample, height: int = INPUT.height, width: int = INPUT.width, rows: str = "single"
+) -> torch.Tensor:
     """Decode, turn upright by the EXIF orientation, convert to RGB (grayscale, RGBA, palette, 16-bit and float
-    images included), rectify CCPD corners and resize; warn when the image is far too small to show a plate.
+    images included), rectify CCPD corners and resize (a ``"double"``-row plate: its rows side by side); warn when
+    the image is far too small to show a plate.
 
     Raises:
         InvalidSampleError: a zero-byte, corrupt or truncated file, named with the reason.
@@ -71,7 +89,7 @@ def load_plate(sample: Sample, height: int = INPUT.height, width: int = INPUT.wi
     try:
         with Image.open(sample.path) as img:
             if sample.corners is None and img.format == "JPEG":
-                img.draft("RGB", (width, height))  # decode at the smallest DCT scale still >= the target
+                img.draft("RGB", (width, height * (2 if rows == "double" else 1)))  # the smallest DCT scale >= it
             img.load()
             if sample.corners is None:  # as a viewer shows it: phone photos store rotation in EXIF (CCPD has none)
                 img = ImageOps.exif_transpose(img)
@@ -85,7 +103,7 @@ def load_plate(sample: Sample, height: int = INPUT.height, width: int = INPUT.wi
                 out = [(0, 0), (width * 4, 0), (width * 4, height * 4), (0, height * 4)]
                 coeffs = _perspective_coeffs(sample.corners, out)
                 img = img.transform((width * 4, height * 4), Image.Transform.PERSPECTIVE, coeffs, Image.BILINEAR)
-            return pil_to_plate(img, height, width)
+            return pil_to_plate(img, height, width, rows)
     except Image.DecompressionBombError as e:  # PIL's guard against images that would exhaust memory
         raise InvalidSampleError(sample.path, f"too large to be a plate crop: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:

@@ -57,19 +57,34 @@ class CRNN(nn.Module):
         self.num_classes = num_classes
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.kind_head: nn.Linear | None = None
+
+    def attach_kind_head(self, num_colours: int, num_rows: int) -> CRNN:
+        """Add the plate-kind head: colour and rows logits from the time-averaged backbone features."""
+        self.kind_head = nn.Linear(self.backbone.out_channels, num_colours + num_rows)
+        self.kind_split = num_colours
+        return self
 
     def set_normalisation(self, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
         """Normalise inputs by ``mean``/``std`` (a record's input contract, :class:`~lprzoo.batch.InputContract`)."""
         self.mean.copy_(torch.tensor(mean, dtype=self.mean.dtype).view(1, 3, 1, 1))
         self.std.copy_(torch.tensor(std, dtype=self.std.dtype).view(1, 3, 1, 1))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, 48, 160)`` in ``[0, 1]`` -> logits ``(B, T, num_classes)``."""
+    def forward(
+        self, images: torch.Tensor, with_kind: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, 48, 160)`` in ``[0, 1]`` -> logits ``(B, T, num_classes)``; with ``with_kind`` also the kind head's
+        logits ``(B, colours + rows)`` (zeros ``(B, 0)`` for a network without one)."""
         x = (images - self.mean) / self.std
         f = self.backbone(x)  # (B, C, 1, T)
         assert f.shape[2] == 1, f"backbone must collapse the height to 1, got {tuple(f.shape)}"
         seq = f.squeeze(2).transpose(1, 2)  # (B, T, C)
-        return self.head(seq)  # (B, T, K)
+        logits = self.head(seq)  # (B, T, K)
+        if not with_kind:
+            return logits
+        if self.kind_head is None:
+            return logits, logits.new_zeros(logits.shape[0], 0)
+        return logits, self.kind_head(seq.mean(1))  # (B, T, K), (B, colours + rows)
 
 
 def _num_classes(num_classes: int | None) -> int:

@@ -21,6 +21,7 @@ from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset, CharsetMismatchError
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
+from lprzoo.kinds import COLOURS, ROWS, UNKNOWN
 from lprzoo.losses import ctc_loss
 from lprzoo.metrics import ConfidenceMetrics, PlateMetrics
 from lprzoo.readings import reading_row
@@ -75,6 +76,9 @@ class CRNNModule(pl.LightningModule):
             real crops (§IV-D, curriculum), or a zoo entry for ``lprzoo test --model NAME``.
         channels_last: use the channels-last memory format (faster on CPUs and GPUs; ``docs/benchmarks.md``).
         compile: wrap the network's forward in ``torch.compile``.
+        kind_head: also predict each plate's colour and rows (:mod:`lprzoo.kinds`), trained with cross-entropy on
+            the items whose kind the data module knows (renders exactly, photos by label and hue).
+        kind_weight: the kind loss's weight beside the CTC loss.
     """
 
     checkpoint_monitor = ("val/RA", "max")  # the CLI keeps the best checkpoint by this (metric, mode)
@@ -90,6 +94,8 @@ class CRNNModule(pl.LightningModule):
         init_from: str | None = None,
         channels_last: bool = True,
         compile: bool = False,
+        kind_head: bool = False,
+        kind_weight: float = 0.1,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "arch"])
@@ -109,6 +115,8 @@ class CRNNModule(pl.LightningModule):
     def _build(self) -> None:
         """The network of the hyper-parameters' ``arch`` + ``arch_kwargs``, as a record rebuilds it."""
         self.model = MODELS.get(self.hparams.arch)(num_classes=self.charset.num_classes, **self.hparams.arch_kwargs)
+        if self.hparams.get("kind_head"):
+            self.model.attach_kind_head(len(COLOURS), len(ROWS))
         if self.hparams.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self._forward = torch.compile(self.model) if self.hparams.compile else self.model
@@ -134,14 +142,26 @@ class CRNNModule(pl.LightningModule):
                 f"init_from: no checkpoint at {source}; train it first (the recipe's header names the command), "
                 "or give a zoo name (`lprzoo zoo` lists them)"
             ) from None
-        if record.charset != self.charset:
+        extends = record.charset != self.charset and self.charset.chars.startswith(record.charset.chars)
+        if record.charset != self.charset and not extends:
             raise CharsetMismatchError(
                 f"init_from {source}: trained with {record.charset!r}, but this model has {self.charset!r}"
             )
         if not self._same_arch(record.arch, record.arch_kwargs):
             raise _arch_mismatch(source, (record.arch, record.arch_kwargs), self._arch)
-        self.model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        log.info("initialised %s from %s", self.hparams.arch, source)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        if extends:  # an extended alphabet keeps the source's classes in its first rows (lprzoo.charset)
+            own = self.model.state_dict()
+            for key in ("head.fc.weight", "head.fc.bias"):
+                grown = own[key].clone()
+                grown[: state[key].shape[0]] = state[key]
+                state[key] = grown
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("kind_head.") for k in missing):
+            raise _arch_mismatch(source, (record.arch, record.arch_kwargs), self._arch)
+        log.info("initialised %s from %s%s%s", self.hparams.arch, source,
+                 f" (alphabet extended by {self.charset.chars[len(record.charset.chars):]!r})" if extends else "",
+                 " (new kind head)" if missing else "")  # fmt: skip
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["charset"] = self.charset.chars
@@ -180,15 +200,37 @@ class CRNNModule(pl.LightningModule):
     # ---- forward / loss -------------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 48, 160)`` in ``[0, 1]`` -> log-probabilities ``(B, T, K)``."""
+        return self.forward_with_kind(images)[0]
+
+    def forward_with_kind(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, H, W)`` -> log-probabilities ``(B, T, K)`` and kind logits ``(B, colours + rows)`` (``(B, 0)``
+        without a kind head)."""
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        return self._forward(images).float().log_softmax(-1)
+        logits, kind = self._forward(images, with_kind=True)
+        return logits.float().log_softmax(-1), kind.float()
 
     def ctc_loss(self, log_probs: torch.Tensor, batch: PlateBatch) -> torch.Tensor:
         return ctc_loss(log_probs, batch.targets, batch.target_lengths)
 
+    def kind_loss(self, kind_logits: torch.Tensor, batch: PlateBatch) -> torch.Tensor:
+        """Cross-entropy of the colour and of the rows over the items whose kind is known (``-1``: ignored)."""
+        if batch.kinds is None or kind_logits.shape[1] == 0:
+            return kind_logits.new_zeros(())
+        colours, rows = kind_logits[:, : len(COLOURS)], kind_logits[:, len(COLOURS) :]
+        loss = kind_logits.new_zeros(())
+        for logits, target in ((colours, batch.kinds[:, 0]), (rows, batch.kinds[:, 1])):
+            if (target >= 0).any():
+                loss = loss + torch.nn.functional.cross_entropy(logits, target, ignore_index=UNKNOWN)
+        return loss
+
     def training_step(self, batch: PlateBatch, batch_idx: int) -> torch.Tensor:
-        loss = self.ctc_loss(self(batch.images), batch)
+        log_probs, kind_logits = self.forward_with_kind(batch.images)
+        loss = self.ctc_loss(log_probs, batch)
+        if self.hparams.get("kind_head"):
+            kind = self.kind_loss(kind_logits, batch)
+            self.log("train/kind_loss", kind, batch_size=len(batch))
+            loss = loss + self.hparams.kind_weight * kind
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch))
         return loss
 
@@ -200,7 +242,11 @@ class CRNNModule(pl.LightningModule):
         return greedy_decode(log_probs, self.charset)
 
     def _eval_step(self, batch: PlateBatch, metrics: PlateMetrics, prefix: str) -> list[Prediction]:
-        log_probs = self(batch.images)
+        log_probs, kind_logits = self.forward_with_kind(batch.images)
+        if kind_logits.shape[1] and batch.kinds is not None and (batch.kinds[:, 0] >= 0).any():
+            known = batch.kinds[:, 0] >= 0
+            right = kind_logits[known, : len(COLOURS)].argmax(1) == batch.kinds[known, 0]
+            self.log(f"{prefix}/colour_accuracy", right.float().mean(), batch_size=int(known.sum()), sync_dist=True)
         self.log(f"{prefix}/loss", self.ctc_loss(log_probs, batch), batch_size=len(batch), sync_dist=True)
         greedy = greedy_decode(log_probs, self.charset)  # the paper's top-1: best path (§IV-C)
         beams = self.decode(log_probs, beam=True)

@@ -37,6 +37,8 @@ class ScriptPlates(Dataset):
         cjk_fonts: fonts for the province glyph, one per plate; ``None``: the renderer's default (one font).
         cjk_jitter: stroke and size variation of the province glyph (:class:`~lprzoo.render.fonts.GlyphJitter`).
         size: ``(height, width)`` of the plates: the recognizer's input contract.
+        layout: the contract's layout (:mod:`lprzoo.layout`): ``"rows"`` places a double-row plate's rows side by
+            side.
     """
 
     def __init__(
@@ -50,12 +52,13 @@ class ScriptPlates(Dataset):
         cjk_fonts: Sequence[str] | None = None,
         cjk_jitter: GlyphJitter | None = None,
         size: tuple[int, int] = INPUT.size,
+        layout: str = INPUT.layout,
     ) -> None:
         self.length = length
         self.names = list(specs)
         weights = np.asarray([specs[n] for n in self.names], float)
         self.cumulative = np.cumsum(weights / weights.sum())
-        self.kwargs = {"degradations": degradations, "province_weights": province_weights}
+        self.kwargs = {"degradations": degradations, "province_weights": province_weights, "layout": layout}
         self.size = tuple(size)
         if latin_fonts is not None:
             self.kwargs["latin_fonts"] = list(latin_fonts)

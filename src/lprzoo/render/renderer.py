@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lprzoo.batch import INPUT
+from lprzoo.layout import to_input
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, GlyphJitter, get_font, glyph_mask
 from lprzoo.render.rules import grammar, province_probabilities
@@ -73,6 +74,9 @@ class PlateRenderer:
             uniformly (the default mixes six narrow faces, see :data:`~lprzoo.render.fonts.DEFAULT_LATIN_FONTS`).
         cjk_jitter: per-plate stroke and size variation of the province glyph
             (:class:`~lprzoo.render.fonts.GlyphJitter`); ``None`` draws the face as it is.
+        layout: the input contract's layout (:mod:`lprzoo.layout`): with ``"rows"``, a double-row plate is drawn as
+            a crop of its own shape (``2 * height`` high) and its rows are placed side by side, as the reader places
+            a photo's; with ``"single"`` it is squeezed into ``height`` x ``width`` whole.
 
     Example:
         >>> r = PlateRenderer("blue")
@@ -90,8 +94,10 @@ class PlateRenderer:
         cjk_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_CJK_FONT,
         latin_fonts: str | FontSource | Sequence[str | FontSource] = DEFAULT_LATIN_FONTS,
         cjk_jitter: GlyphJitter | None = None,
+        layout: str = INPUT.layout,
     ) -> None:
         self.spec = get_spec(spec)
+        self.layout = layout
         self.degradations = resolve_degradations(degradations)
         self.height, self.width = height, width
         self.grammar = grammar(self.spec)
@@ -100,7 +106,9 @@ class PlateRenderer:
         self.latin_fonts = _font_list(latin_fonts, "latin_fonts")
         self.cjk_fonts = _font_list(cjk_fonts, "cjk_fonts")
         self._cjk_variants = cjk_jitter.variants if cjk_jitter is not None else [(0, 1.0, 1.0)]
-        self.px_per_mm = oversample * height / self.spec.size_mm[1]
+        # a double-row plate is drawn as a photo twice the input height (its rows are placed side by side later)
+        self._split = layout == "rows" and self.spec.kind.rows == "double"
+        self.px_per_mm = oversample * height * (2 if self._split else 1) / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
         self._cells = [self._px_box(c) for c in self.spec.cells()]
@@ -211,18 +219,23 @@ class PlateRenderer:
         variants = len(self._cjk_variants)
         cjk_variant = int(rng.integers(variants)) if variants > 1 else 0
         plate = self.compose(text, font, cjk_font, cjk_variant)
-        m = self.degradations.homography(self.plate_w, self.plate_h, self.width, self.height, rng)
+        out_h, out_w = self.height, self.width
+        if self._split:  # a crop of the plate's own shape, as a camera sees it; its rows go side by side below
+            out_h = 2 * self.height
+            out_w = round(out_h * self.spec.size_mm[0] / self.spec.size_mm[1])
+        m = self.degradations.homography(self.plate_w, self.plate_h, out_w, out_h, rng)
         u = rng.random(4)
         background = (10 + 180 * u[0] ** 1.5) * (0.85 + 0.3 * u[1:])  # the scene around a loose crop, mostly dark
         img = cv2.warpPerspective(
             plate,
             m,
-            (self.width, self.height),
+            (out_w, out_h),
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=tuple(float(v) for v in background),
         )
-        return self.degradations.photometric(img, rng)
+        img = self.degradations.photometric(img, rng)
+        return to_input(img, self.height, self.width, "double") if self._split else img
 
     def sample_text(self, rng: np.random.Generator) -> str:
         """A random valid label for this spec (see :func:`lprzoo.render.rules.sample_plate_text`)."""

@@ -174,11 +174,22 @@ def is_valid_prefix(prefix: str, spec: str | PlateSpec) -> bool:
 
 
 @functools.lru_cache(maxsize=65536)
-def is_plate_prefix(prefix: str) -> bool:
-    """Whether ``prefix`` can still be completed to a valid label of any registered spec."""
+def is_plate_prefix(prefix: str, specs: tuple[str, ...] | None = None) -> bool:
+    """Whether ``prefix`` can still be completed to a valid label of any registered spec (or of ``specs``)."""
     from lprzoo.render.specs import SPECS
 
-    return any(is_valid_prefix(prefix, name) for name in SPECS)
+    return any(is_valid_prefix(prefix, name) for name in (SPECS if specs is None else specs))
+
+
+def specs_of_kind(colour: str | None = None, rows: str | None = None) -> tuple[str, ...]:
+    """The registered specs of a plate kind (:mod:`lprzoo.kinds`): ``specs_of_kind("yellow", "double")`` ->
+    ``("yellow-double", "yellow-trailer")``; ``None`` matches any colour or rows."""
+    from lprzoo.render.specs import SPECS
+
+    return tuple(
+        name for name in SPECS
+        if colour in (None, SPECS.get(name).colour) and rows in (None, SPECS.get(name).kind.rows)
+    )  # fmt: skip
 
 
 def province_probabilities(weights: Mapping[str, float] | None) -> np.ndarray | None:
@@ -242,8 +253,9 @@ def estimate_province_weights(labels: Iterable[str] | str | Path, smoothing: flo
     return {c: (counts[c] + smoothing) / total for c in PROVINCES}
 
 
-def plate_spec_of(text: str) -> str | None:
-    """The first registered plate spec whose grammar ``text`` fits (``"blue"``, ``"green"``, ...), or ``None``."""
+def plate_spec_of(text: str, specs: Iterable[str] | None = None) -> str | None:
+    """The first registered plate spec (or of ``specs``, e.g. :func:`specs_of_kind`) whose grammar ``text`` fits
+    (``"blue"``, ``"green"``, ...), or ``None``."""
     from lprzoo.render.specs import SPECS
 
-    return next((name for name in SPECS if is_valid_plate(text, name)), None)
+    return next((name for name in (SPECS if specs is None else specs) if is_valid_plate(text, name)), None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lprzoo.charset import PROVINCES
+from lprzoo.kinds import COLOURS, PlateKind
 from lprzoo.registry import Registry
 
 RGB = tuple[int, int, int]
@@ -58,6 +59,7 @@ class PlateSpec:
 
     Attributes:
         name: registry name, e.g. ``"blue"``.
+        colour: the plate's colour class for the kind head (one of :data:`lprzoo.kinds.COLOURS`).
         size_mm: plate (width, height) in mm.
         background: one colour (flat) or two (vertical gradient, top to bottom).
         text_color: character colour.
@@ -80,6 +82,7 @@ class PlateSpec:
     """
 
     name: str
+    colour: str
     size_mm: tuple[float, float]
     background: tuple[RGB, ...]
     text_color: RGB
@@ -102,8 +105,17 @@ class PlateSpec:
     def __post_init__(self) -> None:
         if not 1 <= len(self.background) <= 2:
             raise ValueError(f"spec {self.name!r}: background takes 1 colour or 2 (gradient), got {self.background}")
+        if self.colour not in COLOURS:
+            raise ValueError(f"spec {self.name!r}: colour must be one of {COLOURS}, got {self.colour!r}")
+        if not 1 <= len(self.rows) <= 2:
+            raise ValueError(f"spec {self.name!r}: a plate has one row of characters or two, got {len(self.rows)}")
         if self.pattern_weights is not None and len(self.pattern_weights) != len(self.patterns):
             raise ValueError(f"spec {self.name!r}: {len(self.patterns)} patterns but {self.pattern_weights=}")
+
+    @property
+    def kind(self) -> PlateKind:
+        """The plate's colour and rows, as the kind head predicts them."""
+        return PlateKind(self.colour, "double" if len(self.rows) == 2 else "single")
 
     @property
     def num_chars(self) -> int:
@@ -153,6 +165,7 @@ BLACK: RGB = (20, 20, 22)
 register_spec(
     PlateSpec(
         name="blue",
+        colour="blue",
         size_mm=(440.0, 140.0),
         background=((30, 100, 222),),
         text_color=WHITE,
@@ -164,6 +177,7 @@ register_spec(
 register_spec(
     PlateSpec(
         name="yellow",
+        colour="yellow",
         size_mm=(440.0, 140.0),
         background=((238, 182, 18),),
         text_color=BLACK,
@@ -177,6 +191,7 @@ register_spec(
 register_spec(
     PlateSpec(
         name="green",
+        colour="green",
         size_mm=(480.0, 140.0),
         background=((236, 246, 238), (70, 190, 100)),
         text_color=BLACK,
@@ -194,6 +209,7 @@ register_spec(
 register_spec(
     PlateSpec(
         name="yellow-double",
+        colour="yellow",
         size_mm=(440.0, 220.0),
         background=((238, 182, 18),),
         text_color=BLACK,
@@ -210,12 +226,125 @@ register_spec(
 register_spec(
     PlateSpec(
         name="police",
+        colour="white",
         size_mm=(440.0, 140.0),
         background=((236, 238, 240),),
         text_color=BLACK,
         rows=(_STANDARD_ROW,),
-        patterns=(f"{PROVINCE}{LETTER}{ALNUM}{{4}}警",),
+        patterns=(f"{PROVINCE}[A-HJ-Z]{ALNUM}{{4}}警",),  # O: a province's public-security department (粤O)
         char_colors=((6, (200, 16, 24)),),
+        border_color=BLACK,
+    )
+)
+
+
+# ---- special plates (GA 36-2018 and its public descriptions; rendered as the standard's layouts, approximately) ----
+RED: RGB = (200, 16, 24)
+_SPECIAL_TAIL = f"{ALNUM}{{4}}"  # four serial characters before the special character
+
+# Large new-energy plate: yellow-green, the D/F energy letter last.
+register_spec(
+    PlateSpec(
+        name="green-large",
+        colour="green",
+        size_mm=(480.0, 140.0),
+        background=((226, 222, 70), (70, 190, 100)),
+        text_color=BLACK,
+        rows=(Row(top=25.0, height=90.0, widths=(45.0, 45.0) + (43.0,) * 6, gaps=(9.0, 49.0) + (9.0,) * 5),),
+        patterns=(f"{PROVINCE}{LETTER}{DIGIT}{{5}}[DF]",),
+        separator=None,
+        border_color=None,
+        rivets=((120.0, 12.5), (360.0, 12.5)),
+        emboss=0.15,
+    )
+)
+# Learner-driver plate: yellow, 学 in the last cell.
+register_spec(
+    PlateSpec(
+        name="yellow-learner",
+        colour="yellow",
+        size_mm=(440.0, 140.0),
+        background=((238, 182, 18),),
+        text_color=BLACK,
+        rows=(_STANDARD_ROW,),
+        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}学",),
+        border_color=BLACK,
+    )
+)
+# Trailer plate: yellow, two rows, 挂 last in the bottom row.
+register_spec(
+    PlateSpec(
+        name="yellow-trailer",
+        colour="yellow",
+        size_mm=(440.0, 220.0),
+        background=((238, 182, 18),),
+        text_color=BLACK,
+        rows=(
+            Row(top=15.0, height=60.0, widths=(80.0, 80.0), gaps=(60.0,)),
+            Row(top=90.0, height=110.0, widths=(65.0,) * 5, gaps=(15.0,) * 4),
+        ),
+        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}挂",),
+        separator=(0, 0),
+        border_color=BLACK,
+        rivets=((60.0, 45.0), (380.0, 45.0)),
+    )
+)
+# Hong Kong and Macau cross-border plates: black, 粤Z, 港 or 澳 last.
+register_spec(
+    PlateSpec(
+        name="black-hk-macau",
+        colour="black",
+        size_mm=(440.0, 140.0),
+        background=((18, 18, 20),),
+        text_color=WHITE,
+        rows=(_STANDARD_ROW,),
+        patterns=(f"粤Z{_SPECIAL_TAIL}[港澳]",),
+        border_color=WHITE,
+    )
+)
+# Embassy plate: black, a red 使 first, then six digits (the embassy's code and the vehicle's number).
+register_spec(
+    PlateSpec(
+        name="black-embassy",
+        colour="black",
+        size_mm=(440.0, 140.0),
+        background=((18, 18, 20),),
+        text_color=WHITE,
+        rows=(_STANDARD_ROW,),
+        patterns=(f"使{DIGIT}{{6}}",),
+        char_colors=((0, RED),),
+        border_color=WHITE,
+    )
+)
+# Consulate plate: black, a red 领 last.
+register_spec(
+    PlateSpec(
+        name="black-consulate",
+        colour="black",
+        size_mm=(440.0, 140.0),
+        background=((18, 18, 20),),
+        text_color=WHITE,
+        rows=(_STANDARD_ROW,),
+        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}领",),
+        char_colors=((6, RED),),
+        border_color=WHITE,
+    )
+)
+# Emergency-rescue plate: white, a red 应急 in two narrow cells last.
+register_spec(
+    PlateSpec(
+        name="white-emergency",
+        colour="white",
+        size_mm=(440.0, 140.0),
+        background=((236, 238, 240),),
+        text_color=BLACK,
+        rows=(
+            Row(
+                top=25.0, height=90.0, widths=(45.0,) * 6 + (30.0, 30.0), gaps=(10.0, 30.0, 10.0, 10.0, 10.0, 8.0, 4.0)
+            ),
+        ),
+        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}应急",),
+        char_colors=((6, RED), (7, RED)),
         border_color=BLACK,
     )
 )

@@ -1,0 +1,48 @@
+"""How a plate becomes the recognizer's input: one row as it is, two rows side by side (the input contract's
+``layout``, :class:`lprzoo.batch.InputContract`).
+
+A CTC recognizer reads columns left to right, while a double-row plate's label reads the top row, then the bottom
+row.  :func:`side_by_side` finds the gap between the rows (:func:`row_boundary`: the quietest band of the
+horizontal-gradient profile between 22 % and 55 % of the height, not a fixed fraction) and places the top row left
+of the bottom row, each scaled to the input height.  The renderer, the data loaders and the reader all call it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+TOP_SHARE = 3 / 7  # the top row (2 large characters) gets 3/7 of the width, the bottom row (5) the rest
+SEARCH = (0.22, 0.55)  # where the gap between the rows lies, as a share of the height (GA 36: ~0.37)
+
+
+def row_boundary(image: np.ndarray) -> int:
+    """The row (pixels from the top) between a double-row plate's two character rows.
+
+    Args:
+        image: ``uint8 (H, W, 3)`` RGB crop of the plate.
+    """
+    h = image.shape[0]
+    gray = np.asarray(Image.fromarray(image).convert("L").resize((128, 64), Image.BILINEAR), np.float32)
+    profile = np.abs(np.diff(gray, axis=1)).mean(1)  # (64,): text has strong horizontal gradients, the gap none
+    profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+    lo, hi = round(SEARCH[0] * 64), round(SEARCH[1] * 64)
+    return max(1, min(h - 1, round((int(np.argmin(profile[lo:hi])) + lo + 0.5) * h / 64)))
+
+
+def side_by_side(image: np.ndarray, height: int, width: int, top_share: float = TOP_SHARE) -> np.ndarray:
+    """A double-row plate ``uint8 (h, w, 3)`` -> ``uint8 (height, width, 3)``: top row left, bottom row right."""
+    b = row_boundary(image)
+    top_w = max(1, round(width * top_share))
+    top = Image.fromarray(image[:b]).resize((top_w, height), Image.BILINEAR, reducing_gap=2.0)
+    bottom = Image.fromarray(image[b:]).resize((width - top_w, height), Image.BILINEAR, reducing_gap=2.0)
+    return np.concatenate([np.asarray(top), np.asarray(bottom)], axis=1)
+
+
+def to_input(image: np.ndarray, height: int, width: int, rows: str = "single") -> np.ndarray:
+    """A plate crop ``uint8 (h, w, 3)`` -> the recognizer's ``uint8 (height, width, 3)`` for a plate of ``rows``."""
+    if rows == "double":
+        return side_by_side(image, height, width)
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR, reducing_gap=2.0))

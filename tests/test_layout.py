@@ -1,0 +1,50 @@
+"""The input contract's layout: a double-row plate's rows found and placed side by side, for renders and photos."""
+
+import numpy as np
+import pytest
+
+from lprzoo.layout import row_boundary, side_by_side, to_input
+from lprzoo.render.dataset import item_rng
+from lprzoo.render.renderer import PlateRenderer
+
+GAP = (75 / 220, 90 / 220)  # GA 36: the top row ends at 75 mm, the bottom row starts at 90 mm of 220
+
+
+def _crops(degradations: str, n: int) -> list[np.ndarray]:
+    """Photos of double-row plates: the whole plate in a crop of its own shape (no layout applied)."""
+    renderer = PlateRenderer("yellow-double", degradations, height=96, width=192, layout="single")
+    return [renderer.sample(item_rng(3, i))[0] for i in range(n)]
+
+
+def test_the_boundary_lies_in_the_gap_between_the_rows_of_clean_plates():
+    for crop in _crops("none", 20):
+        assert GAP[0] - 0.02 <= row_boundary(crop) / crop.shape[0] <= GAP[1] + 0.02
+
+
+def test_the_boundary_is_found_on_degraded_photos_too():
+    found = [row_boundary(crop) / crop.shape[0] for crop in _crops("default", 100)]
+    inside = np.mean([GAP[0] - 0.05 <= b <= GAP[1] + 0.05 for b in found])
+    assert inside >= 0.9, f"{inside:.2f} of the boundaries near the gap"
+
+
+def test_rows_side_by_side_fill_the_contract_size_top_row_first():
+    crop = np.full((90, 180, 3), 128, np.uint8)  # a flat gap at rows 32-42 between two textured rows
+    crop[:32], crop[:32, ::10] = 220, 0  # a light top row with dark strokes
+    crop[42:], crop[42:, ::10] = 30, 255  # a dark bottom row with light strokes
+    out = side_by_side(crop, 48, 160)
+    assert out.shape == (48, 160, 3)
+    assert out[:, :65].mean() > 150 and out[:, 72:].mean() < 90  # the top row is the left 3/7
+    assert to_input(crop, 48, 160).shape == (48, 160, 3)
+
+
+@pytest.mark.parametrize("degradations", ["none", "default"])
+def test_the_renderer_splits_a_double_row_plate_as_the_reader_splits_a_photo(degradations):
+    # the renderer's "rows" image is its photo of the plate (a crop of the plate's own shape) through to_input
+    rows, text = PlateRenderer("yellow-double", degradations, layout="rows").sample(item_rng(0, 5))
+    photo, same = PlateRenderer("yellow-double", degradations, height=96, width=192, layout="single").sample(
+        item_rng(0, 5)
+    )
+    assert text == same and rows.shape == (48, 160, 3)
+    np.testing.assert_array_equal(rows, to_input(photo, 48, 160, "double"))
+    squeezed, _ = PlateRenderer("yellow-double", degradations, layout="single").sample(item_rng(0, 5))
+    assert np.abs(squeezed.astype(int) - rows).mean() > 20  # the old layout squeezes the whole plate instead
