@@ -680,7 +680,7 @@ def test_a_full_disk_is_one_line_for_every_writing_verb(verb, tiny_ckpt, tmp_pat
         monkeypatch.setattr("lprzoo.render.dataset._write_image", _disk_full)
         args = ["render", "--n", "2", "--out", str(tmp_path / "r"), "--workers", "1"]
     elif verb == "export":
-        monkeypatch.setattr("lprzoo.export._set_metadata", _disk_full)
+        monkeypatch.setattr("lprzoo.export.runtime._set_metadata", _disk_full)
         args = ["export", "--model", str(tiny_ckpt), "--out", str(tmp_path / "m.onnx"), "--check", "none"]
     elif verb == "predict":
         monkeypatch.setattr(ReadingsFile, "append", _disk_full)
@@ -761,7 +761,7 @@ def test_kill_9_at_random_points_of_render_and_predict_never_leaves_a_truncated_
     assert len((out / "labels.tsv").read_text(encoding="utf-8").splitlines()) == 8001
 
 
-@pytest.mark.parametrize("verb", ["pseudo-label", "calibrate", "explain", "render", "adapt", "zoo"])
+@pytest.mark.parametrize("verb", ["pseudo-label", "calibrate", "explain", "render", "adapt", "zoo", "export"])
 def test_a_verbs_help_imports_no_torch(verb):
     """`lprzoo VERB --help` answers without importing torch (about 1.2 s of a 2-core machine's start-up)."""
     code = (

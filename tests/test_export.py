@@ -111,7 +111,7 @@ def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, ca
     def read(net, images, record):  # torch reads every crop right, the export reads none: a broken export
         return ["" if isinstance(net, OnnxNet) else label for label in labels]
 
-    monkeypatch.setattr("lprzoo.export._read", read)
+    monkeypatch.setattr("lprzoo.export.runtime._read", read)
     with pytest.raises(LprzooError, match=r"FAIL: .* on 12 labelled crops .* RA 0.0 % against torch 100.0 %"):
         export(str(tiny), str(tmp_path / "bad.onnx"), check=str(plate_folder))
 
@@ -190,7 +190,7 @@ def test_a_killed_export_leaves_no_truncated_onnx_and_a_failed_one_no_temporary_
     def broken_quantize(*args, **kwargs):
         raise LprzooError("quantization failed")
 
-    monkeypatch.setattr("lprzoo.export.quantize_int8", broken_quantize)
+    monkeypatch.setattr("lprzoo.export.runtime.quantize_int8", broken_quantize)
     folder = tmp_path / "failed"
     with pytest.raises(LprzooError):
         export(str(tiny), str(folder / "model.onnx"), int8=True, check=None)
