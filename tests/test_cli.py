@@ -761,7 +761,9 @@ def test_kill_9_at_random_points_of_render_and_predict_never_leaves_a_truncated_
     assert len((out / "labels.tsv").read_text(encoding="utf-8").splitlines()) == 8001
 
 
-@pytest.mark.parametrize("verb", ["pseudo-label", "calibrate", "explain", "render", "adapt", "zoo", "export"])
+@pytest.mark.parametrize(
+    "verb", ["pseudo-label", "calibrate", "explain", "render", "adapt", "zoo", "export", "publish", "benchmark"]
+)
 def test_a_verbs_help_imports_no_torch(verb):
     """`lprzoo VERB --help` answers without importing torch (about 1.2 s of a 2-core machine's start-up)."""
     code = (

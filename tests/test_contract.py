@@ -54,7 +54,7 @@ def test_the_reader_evaluation_and_calibration_read_at_the_record_size(unusual, 
 
 
 def test_export_benchmark_and_explain_use_the_record_size(unusual, tmp_path):
-    from lprzoo.benchmark import _time
+    from lprzoo.benchmark import time_reader
     from lprzoo.explain import explain
     from lprzoo.export import export
 
@@ -67,7 +67,7 @@ def test_export_benchmark_and_explain_use_the_record_size(unusual, tmp_path):
     plates = torch.randint(0, 255, (3, 3, 48, 192), dtype=torch.uint8)
     assert [r.text for r in torch_reader(plates)] == [r.text for r in onnx_reader(plates)]
     seen = _shapes_seen(torch_reader.net)
-    _time(torch_reader, batch=2, threads=1, repeats=1, min_seconds=0.0)
+    time_reader(torch_reader, batch=2, threads=1, repeats=1, min_seconds=0.0)
     assert all(shape[-2:] == UNUSUAL.size for shape in seen)
     write_plates(tmp_path / "plates", 1, size=(160, 48))
     explain(str(tmp_path / "plates"), model=str(unusual), out=str(tmp_path / "explained"))

@@ -17,8 +17,6 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import torch
-
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 # oneDNN ISA caps (https://oneapi-src.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html) that keep native bf16.
 BF16_ONEDNN_ISAS = frozenset(
@@ -68,6 +66,8 @@ def choose_precision(
         flags, cuda_available, cuda_bf16: the machine's facts; read from it when ``None`` (tests pass them).
         onednn_isa: oneDNN's ISA cap; ``$ONEDNN_MAX_CPU_ISA`` when ``None`` (unset: no cap).
     """
+    import torch  # here: `lprzoo publish --help` and friends read cpu_summary without it
+
     accelerator = str(accelerator or "auto").lower()
     if cuda_available is None:
         cuda_available = torch.cuda.is_available()

@@ -11,11 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from lprzoo.charset import Charset
 from lprzoo.errors import LprzooError
@@ -79,23 +76,6 @@ def describe_data(sources: dict[str, str], charset: Charset) -> dict[str, Any]:
     return out
 
 
-def plates_per_second(reader, batch: int = 64, threads: int = 1, repeats: int = 5) -> float:
-    """fp32 forward throughput of the reader's network on random plates (median of ``repeats``)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        x = torch.randint(0, 255, (batch, 3, *reader.record.input.size), dtype=torch.uint8)  # the reader's contract
-        reader.log_probs(x)  # warm-up
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            reader.log_probs(x)
-            times.append(time.perf_counter() - start)
-        return round(batch / sorted(times)[len(times) // 2], 1)
-    finally:
-        torch.set_num_threads(previous)
-
-
 def publish(
     ckpt_path: str = "",
     name: str = "",
@@ -127,6 +107,9 @@ def publish(
         git_commit: the commit it was trained at; default the current one.
     """
     _require("publish", ckpt_path=ckpt_path, name=name, recipe=recipe, command=command)
+    import torch
+
+    from lprzoo.benchmark import time_reader
     from lprzoo.evaluate import evaluate, load_named, render_types
     from lprzoo.reader import PlateReader
     from lprzoo.weights import load_recognizer, save_recognizer
@@ -172,7 +155,8 @@ def publish(
         "handful": handful,
         "num_params": sum(p.numel() for p in net.parameters()),
         "file_size": weights.stat().st_size,
-        "speed": {"plates_per_s": plates_per_second(reader16), "batch": 64, "threads": 1, "runtime": "torch fp32",
+        "speed": {"plates_per_s": time_reader(reader16)["plates_per_s"], "batch": 64, "threads": 1,
+                  "runtime": "torch fp32",
                   "cpu": cpu_summary()},
         "license": license,
         "notes": notes,
