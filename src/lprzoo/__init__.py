@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lprzoo.registry import DATAMODULES, MODELS, lazy_getattr
+from lprzoo.registry import MODELS, lazy_getattr
 
 if TYPE_CHECKING:
     from torch import nn
@@ -76,8 +76,8 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS.get(name)(**kwargs)
 
 
-def _ensure_datamodules_registered() -> None:
-    """Import every data module so that ``DATAMODULES`` lists them (the CLI calls this)."""
+def _import_datamodules() -> None:
+    """Import every data module, so that the CLI resolves their short class names (``--data BlendedDataModule``)."""
     for module in sorted(set(_LAZY.values())):
         importlib.import_module(module)
 
@@ -85,7 +85,6 @@ def _ensure_datamodules_registered() -> None:
 __all__ = [
     "Architecture",
     "Charset",
-    "DATAMODULES",
     "LightCRNNArch",
     "MODELS",
     "StandardCRNNArch",

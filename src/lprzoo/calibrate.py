@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def top_readings(
-    logits: torch.Tensor, charset, temperature: float, beam_width: int, grammar=None  # noqa: F821
+    logits: torch.Tensor,  # noqa: F821
+    charset,
+    temperature: float,
+    beam_width: int,
+    grammar=None,
 ) -> list[tuple[str, float]]:
     """Beam top-1 ``(text, probability)`` of every plate under ``logits / temperature`` ``(B, T, K)``, decoded as the
     reader decodes (``grammar``: its :class:`~lprzoo.decode.PlateGrammar`, if any)."""

@@ -1,8 +1,9 @@
 """A small plugin registry (timm / torchvision style).
 
-One :class:`Registry` per kind of plugin: recognizer models, data modules, adversarial strategies and plate
-specs.  Registration is a decorator that raises on a duplicate name; lookup is :meth:`Registry.get`; listing
-matches shell patterns with :mod:`fnmatch`, as in ``timm.list_models("lightcrnn*")``.
+One :class:`Registry` per kind of plugin that is looked up by name: recognizer models (a record's ``arch``) and
+plate specs (``--spec blue``); strategies and data modules are chosen by ``class_path`` instead.  Registration is a
+decorator that raises on a duplicate name; lookup is :meth:`Registry.get`; listing matches shell patterns with
+:mod:`fnmatch`, as in ``timm.list_models("lightcrnn*")``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ class Registry(Generic[T]):
 
 
 MODELS: Registry[Callable] = Registry("model", builtins="lprzoo.recognize.crnn")
-DATAMODULES: Registry[type] = Registry("datamodule")
 
 
 def lazy_getattr(package_globals: dict, table: dict[str, str]) -> Callable[[str], object]:

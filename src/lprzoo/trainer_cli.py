@@ -284,7 +284,7 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LprzooCLI:
 
     import lprzoo
 
-    lprzoo._ensure_datamodules_registered()
+    lprzoo._import_datamodules()
     _one_copy_of_lightning_logs()
     return LprzooCLI(
         LightningModule,

@@ -14,7 +14,6 @@ from lprzoo.batch import PlateBatch
 from lprzoo.charset import Charset
 from lprzoo.data.gan import GANGeneratedDataModule, RandomPlateCrop, TranslatedPlates
 from lprzoo.refine.translate import translate
-from lprzoo.registry import DATAMODULES
 from lprzoo.render import is_valid_plate
 from lprzoo.render.plates import ScriptPlates
 from tests.conftest import write_plates
@@ -44,7 +43,6 @@ def check_batch(batch: PlateBatch, size: int) -> None:
 
 
 def test_registered_and_needs_exactly_one_source():
-    assert DATAMODULES.get("gan") is GANGeneratedDataModule
     with pytest.raises(ValueError, match="exactly one of `folder`"):
         GANGeneratedDataModule()
     with pytest.raises(ValueError, match="exactly one of `folder`"):

@@ -12,7 +12,6 @@ from lprzoo.batch import PlateBatch
 from lprzoo.data.mixed import MixedDataModule, generate_dcgan_plates
 from lprzoo.recognize.module import CRNNModule
 from lprzoo.refine import DCGANModule
-from lprzoo.registry import DATAMODULES
 from tests.conftest import write_plates
 
 
@@ -39,7 +38,6 @@ def test_mixes_real_and_generated_with_the_extra_class(tmp_path, dcgan):
         train=str(tmp_path / "real"), val=str(tmp_path / "real"), dcgan=str(dcgan), num_generated=6,
         augment=None, batch_size=18, num_workers=0,
     )  # fmt: skip
-    assert DATAMODULES.get("mixed") is MixedDataModule
     assert dm.charset.extra_chars == "☐" and dm.charset.num_classes == 69
     dm.setup("fit")
     assert len(dm.datasets["train"]) == 18 and len(dm.datasets["val"]) == 12  # validation stays real

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from lprzoo.data.unpaired import GANTransform, UnpairedPlatesDataModule
-from lprzoo.registry import DATAMODULES
 from lprzoo.render import is_valid_plate
 from tests.conftest import write_plates
 
@@ -20,10 +19,6 @@ def module(real: str, **kwargs) -> UnpairedPlatesDataModule:
     dm = UnpairedPlatesDataModule(real=real, num_workers=0, **{"train_size": 6, "batch_size": 2, **kwargs})
     dm.setup("fit")
     return dm
-
-
-def test_registered():
-    assert DATAMODULES.get("unpaired") is UnpairedPlatesDataModule
 
 
 def test_native_batches_pair_rendered_and_real_plates_in_minus_one_one(real):

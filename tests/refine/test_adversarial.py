@@ -6,15 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from lprzoo.refine import ADVERSARIAL, GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy, PatchDiscriminator
+from lprzoo.refine import GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy, PatchDiscriminator
 
 REAL = torch.tensor([[1.0, 0.0], [3.0, 0.0]])  # scores of a (2, 2) "patch map"
 FAKE = torch.tensor([[0.0, 1.0], [-1.0, 2.0]])
-
-
-def test_registry_lists_every_strategy():
-    assert ADVERSARIAL.list() == ["gan", "lsgan", "wgan", "wgan-gp"]
-    assert ADVERSARIAL.get("wgan") is WGAN
 
 
 def test_lsgan_is_eq2_with_reference_halving():

@@ -30,7 +30,6 @@ from lprzoo.data.augment import PlateAugment
 from lprzoo.data.real import PlateImages, RealPlatesDataModule, Sources
 from lprzoo.data.sources import SourceFormat, read_source
 from lprzoo.errors import MissingInputError
-from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
 from lprzoo.render.dataset import item_rng
 from lprzoo.render.degrade import DegradationsChoice
@@ -79,7 +78,6 @@ class BlendedPlates(Dataset):
         return self.transforms[k](image), text, path
 
 
-@DATAMODULES.register("blended")
 class BlendedDataModule(RealPlatesDataModule):
     """Real crops blended with rendered, GAN-translated and pseudo-labelled plates, by weight, for training.
 

@@ -34,7 +34,6 @@ from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
 from lprzoo.refine.translate import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
-from lprzoo.registry import DATAMODULES
 from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
@@ -126,7 +125,6 @@ class TranslatedPlates(Dataset):
         return self.__getitems__([index])[0]
 
 
-@DATAMODULES.register("gan")
 class GANGeneratedDataModule(PlateDataModule):
     """Labelled GAN plates for training a recognizer, validated and tested on real crops (paper §IV-C, Table IV).
 

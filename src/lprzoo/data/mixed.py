@@ -36,7 +36,6 @@ from lprzoo.data.sources import SourceFormat
 from lprzoo.errors import CheckpointError
 from lprzoo.refine.dcgan import DCGANModule
 from lprzoo.refine.samples import to_uint8
-from lprzoo.registry import DATAMODULES
 from lprzoo.weights import read_weights
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,6 @@ def generate_dcgan_plates(checkpoint: str | Path, n: int, seed: int = 0, chunk: 
     return images
 
 
-@DATAMODULES.register("mixed")
 class MixedDataModule(RealPlatesDataModule):
     """Real crops plus ``num_generated`` DCGAN plates labelled as one extra class, for training (§IV-D, Table VII).
 

@@ -17,7 +17,6 @@ from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, SourceFormat, read_source
 from lprzoo.errors import MissingInputError, check_range
-from lprzoo.registry import DATAMODULES
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,6 @@ class PlateImages(Dataset):
 Sources = str | list[str] | None
 
 
-@DATAMODULES.register("real")
 class RealPlatesDataModule(PlateDataModule):
     """Real plate crops for training, validation, test and prediction.
 

@@ -13,14 +13,12 @@ import torch
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import read_source
-from lprzoo.registry import DATAMODULES
 from lprzoo.render import estimate_province_weights
 from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.fonts import GlyphJitter
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 
-@DATAMODULES.register("script")
 class ScriptDataModule(PlateDataModule):
     """Rendered plates for training (new ones every epoch) and a fixed, seeded rendered validation set.
 

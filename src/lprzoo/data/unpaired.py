@@ -30,7 +30,6 @@ from lprzoo.batch import INPUT
 from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, SkipLog, read_source
-from lprzoo.registry import DATAMODULES
 from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
@@ -93,7 +92,6 @@ class UnpairedPlates(Dataset):
         return item
 
 
-@DATAMODULES.register("unpaired")
 class UnpairedPlatesDataModule(pl.LightningDataModule):
     """Unpaired batches ``{"S": (B, 3, h, w), "R": (B, 3, h, w), "S_text": [str]}`` in ``[-1, 1]`` for
     :class:`~lprzoo.refine.CycleGANModule` (and ``{"R": ...}`` only for :class:`~lprzoo.refine.DCGANModule`).

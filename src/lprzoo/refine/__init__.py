@@ -2,7 +2,7 @@
 
 - :mod:`~lprzoo.refine.networks`: ResNet generator, 70 × 70 PatchGAN, DCGAN generator and discriminator.
 - :mod:`~lprzoo.refine.adversarial`: one class per adversarial strategy (``LSGAN``, ``WGAN``, ``WGANGP``, ``GAN``),
-  registered in :data:`ADVERSARIAL`.
+  chosen in a recipe by ``class_path``.
 - :class:`CycleGANModule` (CycleGAN / CycleWGAN), :class:`CUTModule` (FastCUT / CUT, one-sided) and
   :class:`DCGANModule`, trained on
   :class:`~lprzoo.data.unpaired.UnpairedPlatesDataModule` batches.
@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from lprzoo.refine.adversarial import ADVERSARIAL, GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy
+from lprzoo.refine.adversarial import GAN, LSGAN, WGAN, WGANGP, AdversarialStrategy
 from lprzoo.refine.cut import CUTModule
 from lprzoo.refine.cyclegan import CycleGANModule, LinearDecay
 from lprzoo.refine.dcgan import DCGANModule
@@ -18,7 +18,6 @@ from lprzoo.refine.networks import DCGANDiscriminator, DCGANGenerator, PatchDisc
 from lprzoo.refine.pool import ImagePool
 
 __all__ = [
-    "ADVERSARIAL",
     "GAN",
     "LSGAN",
     "WGAN",

@@ -26,12 +26,8 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor, nn
 
-from lprzoo.registry import Registry
-
 Params = Iterable[nn.Parameter]
 Optimizers = tuple[torch.optim.Optimizer, torch.optim.Optimizer]  # (generators', discriminators')
-
-ADVERSARIAL: Registry[type] = Registry("adversarial strategy")
 
 
 class AdversarialStrategy:
@@ -94,7 +90,6 @@ class _Adam(AdversarialStrategy):
         )
 
 
-@ADVERSARIAL.register("lsgan")
 class LSGAN(_Adam):
     """Least-squares GAN, CycleGAN's adversarial loss (Eq. 2), with [44]'s Adam (lr 2e-4, betas (0.5, 0.999)).
 
@@ -113,7 +108,6 @@ class LSGAN(_Adam):
         return (fake_scores - 1).square().mean()
 
 
-@ADVERSARIAL.register("wgan")
 class WGAN(AdversarialStrategy):
     """Wasserstein GAN (Arjovsky et al. [3]), the paper's CycleWGAN (§III-A, Eq. 8 and its four modifications).
 
@@ -138,7 +132,6 @@ class WGAN(AdversarialStrategy):
         return torch.optim.RMSprop(g_params, lr=self.lr), torch.optim.RMSprop(d_params, lr=self.lr)
 
 
-@ADVERSARIAL.register("wgan-gp")
 class WGANGP(_Adam):
     """WGAN with a gradient penalty instead of clipping (Gulrajani et al. 2017; not in the paper, a common fix).
 
@@ -173,7 +166,6 @@ class WGANGP(_Adam):
         return self.gp_weight * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
 
 
-@ADVERSARIAL.register("gan")
 class GAN(_Adam):
     """The original, non-saturating GAN loss (binary cross-entropy on logits), used by DCGAN (§IV-D, [27]).
 
