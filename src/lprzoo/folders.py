@@ -14,7 +14,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,17 @@ def existing_images(out: Path, n: int) -> dict[int, str]:
 
 
 def write_labels(out: Path, done: dict[int, str]) -> Path:
-    """(Re)write ``<out>/labels.tsv`` from the image files, with a ``filename<TAB>label`` header."""
-    rows = ["filename\tlabel"] + [f"{name}\t{IMAGE_NAME.match(name)[2]}" for _, name in sorted(done.items())]
-    labels = out / "labels.tsv"
-    atomic_write_text(labels, "\n".join(rows) + "\n")
-    return labels
+    """(Re)write ``<out>/labels.tsv`` from the image files."""
+    return write_labels_file(
+        out / "labels.tsv", [(name, IMAGE_NAME.match(name)[2]) for _, name in sorted(done.items())]
+    )
+
+
+def write_labels_file(path: Path, rows: Iterable[tuple[str, str]]) -> Path:
+    """The one labels-file writer: ``filename<TAB>label`` rows under that header, written atomically
+    (:func:`lprzoo.data.sources.read_source` reads them back)."""
+    atomic_write_text(path, "".join(f"{name}\t{label}\n" for name, label in [("filename", "label"), *rows]))
+    return path
 
 
 def check_manifest(path: Path, manifest: dict[str, Any], informative: tuple[str, ...] = ()) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lprzoo.data.sources import IMAGE_EXTENSIONS, list_images
 from lprzoo.errors import LprzooError, MissingInputError
+from lprzoo.folders import write_labels_file
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,14 @@ def write_pseudo_labels(rows: Sequence[dict], out: str | Path) -> Path:
     """``labels.tsv`` of the kept rows (absolute paths, read in place) and ``pseudo.jsonl`` of all, atomically."""
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    labels = target / "labels.tsv"
-    tmp = labels.with_name(".labels.tsv.tmp")
-    tmp.write_text("".join(f"{r['source']}\t{r['text']}\n" for r in rows if r["decision"] == "kept"), encoding="utf-8")
     jsonl = target / "pseudo.jsonl"
     tmp_jsonl = jsonl.with_name(".pseudo.jsonl.tmp")
     with tmp_jsonl.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp_jsonl, jsonl)
-    os.replace(tmp, labels)  # last: a folder with labels.tsv is complete
-    return labels
+    kept = [(r["source"], r["text"]) for r in rows if r["decision"] == "kept"]
+    return write_labels_file(target / "labels.tsv", kept)  # last: a folder with labels.tsv is complete
 
 
 def pseudo_label(

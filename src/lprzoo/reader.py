@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from lprzoo.data.images import load_plate, pil_to_plate
-from lprzoo.data.sources import IMAGE_EXTENSIONS, Sample
+from lprzoo.data.sources import Sample, list_images
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
 from lprzoo.kinds import COLOURS, ROWS, PlateKind
@@ -141,8 +141,7 @@ def image_aspect(image: ImageLike) -> float:
 def _expand(images: ImageLike | Sequence[ImageLike]) -> tuple[list[ImageLike], bool]:
     """A single image, a folder, or a list -> a flat list, and whether a single image was given."""
     if isinstance(images, (str, Path)) and Path(images).expanduser().is_dir():
-        folder = Path(images).expanduser()
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), False
+        return list_images(Path(images).expanduser()), False  # names the files it does not read
     if isinstance(images, torch.Tensor) and images.ndim == 4:
         return list(images), False
     if isinstance(images, (list, tuple)):

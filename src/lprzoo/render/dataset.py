@@ -22,7 +22,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lprzoo.folders import (
-    IMAGE_NAME,
     atomic_write_bytes,
     check_manifest,
     exclusive,
@@ -224,13 +223,16 @@ def compare_with_real(
     """
     from PIL import ImageFont
 
+    from lprzoo.charset import SPECIAL, Charset
+    from lprzoo.data.sources import read_source
     from lprzoo.render.rules import estimate_province_weights
 
-    real_paths = sorted(p for p in Path(real_dir).iterdir() if IMAGE_NAME.match(p.name) or p.suffix == ".jpg")
-    if len(real_paths) < n:
+    samples = read_source(real_dir, Charset(SPECIAL), labelled=False, plates=False)  # the one labelled-folder reader
+    if len(samples) < n:
         raise ValueError(f"{real_dir}: fewer than {n} images")
-    pick = np.random.default_rng(seed).choice(len(real_paths), n, replace=False)
-    weights = estimate_province_weights([p.stem.split("_", 1)[-1] for p in real_paths])
+    pick = np.random.default_rng(seed).choice(len(samples), n, replace=False)
+    real_paths = [Path(s.path) for s in samples]
+    weights = estimate_province_weights([s.label for s in samples])
     renderer = PlateRenderer(spec, degradations=degradations, province_weights=weights)
     rendered = [Image.fromarray(renderer.sample(item_rng(seed, i))[0]) for i in range(n)]
     real = [Image.open(real_paths[i]).convert("RGB") for i in pick]

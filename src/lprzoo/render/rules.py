@@ -9,7 +9,6 @@ text and the spec, so the grammar-constrained decoder can reuse it, together wit
 from __future__ import annotations
 
 import bisect
-import csv
 import functools
 import itertools
 import re
@@ -221,17 +220,14 @@ def sample_plate_text(
 
 
 def read_labels(path: str | Path) -> list[str]:
-    """Labels from a ``labels.tsv`` (``filename<TAB>label``, optional header) or a folder of ``N_<label>.jpg``."""
-    path = Path(path)
-    if path.is_dir():
-        if (path / "labels.tsv").exists():
-            return read_labels(path / "labels.tsv")
-        return [p.stem.split("_", 1)[1] for p in sorted(path.iterdir()) if "_" in p.stem and p.suffix != ".tsv"]
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.reader(f, delimiter="\t") if r]
-    if not rows or any(len(r) < 2 for r in rows):
-        raise ValueError(f"{path}: expected 'filename<TAB>label' rows")
-    return [r[1] for r in rows[1:]] if rows[0][1] == "label" else [r[1] for r in rows]
+    """The labels of a labelled source (a folder of ``N_<label>.jpg``, one with a ``labels.tsv``, a labels file, ...),
+    read as every labelled source is (:mod:`lprzoo.data.sources`); a labels file needs no images beside it."""
+    from lprzoo.charset import SPECIAL, Charset
+    from lprzoo.data.sources import read_labels_file, read_source
+
+    if Path(path).is_file():
+        return [label for _, label in read_labels_file(Path(path))]
+    return [s.label for s in read_source(path, Charset(SPECIAL), labelled=False, plates=False)]
 
 
 def estimate_province_weights(labels: Iterable[str] | str | Path, smoothing: float = 1.0) -> dict[str, float]:
