@@ -34,6 +34,16 @@ def test_record_schema_and_facts(path):
         assert sum(p.numel() for p in net.parameters()) == record["num_params"]
         for name in ("real/val", "target/dev", "render-31"):
             assert {"RA", "CRA", "CRA-C", "CRA-NC", "top3", "plates"} <= set(record["metrics"][name])
+        # the YAML repeats what the weights file carries, for readers of the YAML alone: the two agree
+        _, carried = lprzoo.weights.recognizer_state(loaded)
+        typed = zoo_records()[record["name"]]
+        assert (typed.arch, typed.arch_kwargs, typed.charset_extra) == (
+            carried.arch,
+            carried.arch_kwargs,
+            carried.extra_chars,
+        )
+        assert lprzoo.batch.InputContract.from_dict(typed.input) == carried.input
+        assert not typed.extra, f"keys the typed record does not know: {sorted(typed.extra)}"
     assert loaded.path == weights
 
 
@@ -46,10 +56,10 @@ def test_every_entry_reads_a_fixed_handful_of_val_crops_as_recorded(name):
 
     reader = lprzoo.load(name)
     images, labels = labelled_images(VAL, reader.record)
-    record = zoo_records()[name].extra
+    record = zoo_records()[name]
     result = evaluate(reader, images[:32], labels[:32], breakdown=False)
     assert result["plates"] == 32
-    assert result["RA"] == pytest.approx(record["handful"]["real/val[:32]"]["RA"], abs=1e-4)
+    assert result["RA"] == pytest.approx(record.handful["real/val[:32]"]["RA"], abs=1e-4)
 
 
 def test_list_models_and_lprzoo_zoo_agree_on_the_entries(capsys):

@@ -208,16 +208,14 @@ def _pareto(rows: list[dict[str, Any]], path: Path, cpu: str) -> None:
 
 
 def _update_zoo(rows: list[dict[str, Any]], cpu: str) -> None:
-    import yaml
-
-    from lprzoo.hub import zoo_dir
+    from lprzoo.hub import ZooRecord, zoo_dir
 
     for path in zoo_dir().glob("*.yaml"):
-        record = yaml.safe_load(path.read_text(encoding="utf-8"))
-        mine = [r for r in rows if r["model"] == record["name"] and r["batch"] == 64 and r["threads"] == 1]
+        record = ZooRecord.read(path)
+        mine = [r for r in rows if r["model"] == record.name and r["batch"] == 64 and r["threads"] == 1]
         if not mine:
             continue
-        record["benchmark"] = {r["runtime"]: {k: r[k] for k in ("plates_per_s", "p50_ms", "p95_ms", *TRUST, "MB")}
-                               for r in mine}  # fmt: skip
-        record["benchmark"]["cpu"] = cpu
-        path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+        record.benchmark = {r["runtime"]: {k: r[k] for k in ("plates_per_s", "p50_ms", "p95_ms", *TRUST, "MB")}
+                            for r in mine}  # fmt: skip
+        record.benchmark["cpu"] = cpu
+        record.write(path.parent)

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,40 @@ def sha256_file(path: str | Path) -> str:
 
 @dataclass
 class ZooRecord:
-    """One zoo entry, read from ``zoo/<name>.yaml``: the weights file, its hash and everything measured about it."""
+    """One zoo entry, ``zoo/<name>.yaml``: the weights file, its hash and everything measured about it, typed (the
+    model is timm's ``PretrainedCfg`` and torchvision's ``Weights.meta``).  :meth:`read` is its one reader and
+    :meth:`write` its one writer (``lprzoo publish``, ``publish-generator``, ``adapt`` and ``benchmark
+    --update_zoo`` all write through it)."""
 
     name: str
     kind: str  # "recognizer" or "generator"
     file: str
     sha256: str
     url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # recipe, command, data, metrics, size, speed, license
+    # what the weights file carries too, repeated for readers of the YAML alone (tests/test_zoo.py checks they agree)
+    arch: str | None = None
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    charset_extra: str | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+    generator: dict[str, Any] = field(default_factory=dict)  # a generator's architecture and what it was trained on
+    # how it was made
+    recipe: str = ""
+    command: str = ""
+    git_commit: str = ""
+    train_time: str = ""
+    data: dict[str, Any] = field(default_factory=dict)  # summary, sources (path, count, labels' sha256), notes
+    adaptation: dict[str, Any] = field(default_factory=dict)  # lprzoo adapt: its pool, rounds and why it stopped
+    # what was measured: metrics per named set, storage check, a fixed handful, size and speed
+    storage: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    handful: dict[str, Any] = field(default_factory=dict)
+    num_params: int = 0
+    file_size: int = 0
+    speed: dict[str, Any] = field(default_factory=dict)
+    benchmark: dict[str, Any] = field(default_factory=dict)  # lprzoo benchmark --update_zoo
+    license: str = ""
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know (a newer lprzoo's)
 
     @classmethod
     def read(cls, path: Path) -> ZooRecord:
@@ -107,6 +133,11 @@ class ZooRecord:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as e:
             raise LprzooError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path | str = "<record>") -> ZooRecord:
+        """A record from its YAML form (:meth:`to_dict`); ``path`` names it in errors."""
         if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
             raise LprzooError(f"{path}: a zoo record needs `name` and `weights: {{file, sha256}}`")
         weights = data["weights"]
@@ -116,15 +147,40 @@ class ZooRecord:
         file = str(weights["file"])
         if Path(file).is_absolute() or ".." in Path(file).parts:  # a record names a file of its own zoo only
             raise LprzooError(f"{path}: weights file {file!r} lies outside the zoo folder")
-        known = {"name", "kind", "weights"}
-        return cls(
-            name=str(data["name"]),
-            kind=data.get("kind", "recognizer"),
-            file=file,
-            sha256=str(weights["sha256"]),
-            url=weights.get("url"),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
+        typed = {f.name for f in fields(cls)} - {"name", "kind", "file", "sha256", "url", "extra"}
+        values = {k: v for k, v in data.items() if k in typed and v is not None}
+        try:
+            return cls(
+                name=str(data["name"]),
+                kind=data.get("kind", "recognizer"),
+                file=file,
+                sha256=str(weights["sha256"]),
+                url=weights.get("url"),
+                **values,
+                extra={k: v for k, v in data.items() if k not in typed | {"name", "kind", "weights"}},
+            )
+        except TypeError as e:
+            raise LprzooError(f"{path}: a malformed zoo record ({e})") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form: ``name``, ``kind``, ``weights: {file, sha256, url}``, then every field that is set."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind,
+                               "weights": {"file": self.file, "sha256": self.sha256, "url": self.url}}  # fmt: skip
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in ("name", "kind", "file", "sha256", "url", "extra") and value not in (None, "", {}, 0):
+                out[f.name] = value
+        return {**out, **self.extra}
+
+    def write(self, folder: Path) -> Path:
+        """Write ``<folder>/<name>.yaml`` (atomically) and return its path."""
+        import yaml
+
+        from lprzoo.folders import atomic_write_text
+
+        path = Path(folder) / f"{self.name}.yaml"
+        atomic_write_text(path, yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=120))
+        return path
 
 
 def zoo_records() -> dict[str, ZooRecord]:

@@ -36,13 +36,16 @@ def _require(verb: str, **values: str) -> None:
 
 
 def write_entry(folder: Path, entry: dict[str, Any], weights: Path) -> Path:
-    """Write ``<folder>/<name>.yaml`` beside its weights file."""
-    import yaml
+    """Write ``<folder>/<name>.yaml`` beside its weights file, through the typed record (:class:`~lprzoo.hub.ZooRecord`:
+    a key it does not type is a mistake here, not a newer version's)."""
+    from lprzoo.hub import ZooRecord
 
     if not weights.is_file():
         raise LprzooError(f"{weights} was not written")
-    path = folder / f"{entry['name']}.yaml"
-    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    record = ZooRecord.from_dict(entry, folder / f"{entry['name']}.yaml")
+    if record.extra:
+        raise LprzooError(f"zoo record {record.name}: keys the record does not type: {', '.join(record.extra)}")
+    path = record.write(folder)
     log.info("zoo entry -> %s (%s, %.1f MB)", path, weights.name, weights.stat().st_size / 2**20)
     return path
 

@@ -47,21 +47,19 @@ def _trained_on(data: dict[str, Any]) -> str:
 def zoo_rows() -> list[list[str]]:
     rows = []
     for name, record in sorted(zoo_records().items()):
-        extra = record.extra
-        metrics = extra.get("metrics") or {}
-        speed = extra.get("speed") or {}
-        bench = extra.get("benchmark") or {}  # lprzoo benchmark --update_zoo: batch 64, one thread
+        metrics, speed = record.metrics, record.speed
+        bench = record.benchmark  # lprzoo benchmark --update_zoo: batch 64, one thread
         rows.append(
             [
                 name,
                 record.kind,
-                _trained_on(extra.get("data") or {}),
+                _trained_on(record.data),
                 _pct(metrics, "real/val"),
                 _pct(metrics, "target/dev"),
                 _pct(metrics, "render-31"),
                 _kinds(metrics),
-                f"{extra.get('num_params', 0) / 1e6:.2f} M" if extra.get("num_params") else "–",
-                f"{extra.get('file_size', 0) / 2**20:.1f}" if extra.get("file_size") else "–",
+                f"{record.num_params / 1e6:.2f} M" if record.num_params else "–",
+                f"{record.file_size / 2**20:.1f}" if record.file_size else "–",
                 str(bench.get("torch", {}).get("plates_per_s", speed.get("plates_per_s", "–"))),
                 str(bench.get("onnx-int8", {}).get("plates_per_s", "–")),
             ]
@@ -79,14 +77,13 @@ def zoo_details() -> str:
     """Per entry: how it was trained, on what, and its accuracy per colour and province (docs/zoo.md)."""
     out = []
     for name, record in sorted(zoo_records().items()):
-        extra = record.extra
         out += [f"### `{name}`", ""]
-        if extra.get("notes"):
-            out += [str(extra["notes"]), ""]
-        out += [f"- recipe: `{extra.get('recipe', '')}`; trained at commit `{str(extra.get('git_commit', ''))[:10]}`",
-                f"- command: `{extra.get('command', '')}`",
-                f"- time: {extra.get('train_time', '')}"]  # fmt: skip
-        data = extra.get("data") or {}
+        if record.notes:
+            out += [str(record.notes), ""]
+        out += [f"- recipe: `{record.recipe}`; trained at commit `{str(record.git_commit)[:10]}`",
+                f"- command: `{record.command}`",
+                f"- time: {record.train_time}"]  # fmt: skip
+        data = record.data
         for source, info in (data.get("sources") or {}).items():
             if "labels_sha256" in info:
                 out.append(f"- data `{source}`: {info['count']} labelled images at `{info['path']}` "
@@ -96,16 +93,16 @@ def zoo_details() -> str:
                            f"(sha256 of the sorted file names `{info['names_sha256'][:12]}…`)")  # fmt: skip
         if data.get("notes"):
             out.append(f"- data: {data['notes']}")
-        storage = extra.get("storage") or {}
+        storage = record.storage
         if storage:
             check = storage.get("check") or {}
             out.append(f"- stored as {storage.get('dtype')}; identical greedy readings on {check.get('set')}: "
                        f"{check.get('identical_greedy_readings')}")  # fmt: skip
-        speed = extra.get("speed") or {}
+        speed = record.speed
         if speed.get("plates_per_s"):
             out.append(f"- speed: {speed.get('plates_per_s')} plates/s ({speed.get('runtime')}, batch "
                        f"{speed.get('batch')}, {speed.get('threads')} thread) on {speed.get('cpu')}")  # fmt: skip
-        metrics = dict(extra.get("metrics") or {})
+        metrics = dict(record.metrics)
         translation = metrics.pop("translation", None)
         if translation:  # a generator: label retention, realism and colour, renders vs G(renders)
             out.append(f"- measured: {metrics.pop('measured', '')}")
