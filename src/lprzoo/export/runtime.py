@@ -164,8 +164,7 @@ def run(
         METADATA_KEY: record.to_json(),
         "zoo_name": record.name or "",
         "source_sha256": source_sha256(model),
-        "input": json.dumps(record.input.to_dict()),
-        "charset": record.charset.chars,
+        "charset": record.charset.chars,  # the alphabet spelled out, for readers without lprzoo (the record has it)
         "output": output,
         "precision": "int8" if int8 else "fp32",
     }
