@@ -2,13 +2,13 @@
 registered variants.
 
 Read in order: the :class:`CRNN` module, the typed :class:`Architecture` settings that build it (what
-``CRNNModule(arch=...)`` takes and ``--print_config`` shows), then one small function per registered name.
+``CRNNModule(arch=...)`` takes and ``--print_config`` shows), the presets, then the registered names, made from both.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -208,57 +208,43 @@ def arch_argument(name: str, kwargs: Mapping[str, Any] | None = None) -> str:
 
 
 # ---- registered names -------------------------------------------------------------------------------------------
-@MODELS.register("crnn")
-def crnn(num_classes: int | None = None, width: float = 1.0, hidden: int = 256) -> CRNN:
-    """The paper's CRNN: Table I backbone, 2×BiLSTM-256; ``width`` scales the backbone's channels."""
-    return StandardCRNNArch(width=width, hidden=hidden).build(num_classes)
+# Each family registers its builder under its family name, taking the architecture's fields as keyword arguments
+# (``create_model("lightcrnn", width_mult=0.75)``); each preset registers a builder without arguments.  Both are
+# made from the typed architectures above, so a preset is declared once, in PRESETS.
+PRESET_HELP = {
+    "crnn": "The paper's CRNN: Table I backbone, 2×BiLSTM-256; ``width`` scales the backbone's channels.",
+    "lightcrnn-1.0": "LightCRNN, Table VIII, width multiplier 1.0.",
+    "lightcrnn-1.2": "LightCRNN, Table VIII, width multiplier 1.2 (the paper's choice for moving LPR, §IV-G).",
+    "crnn-resnet18": "timm ResNet-18 up to stride 8 (layer2, 128 channels), T = 20.",
+    "crnn-mobilenetv3": "timm MobileNetV3-Large-1.0 up to stride 8 (40 channels), T = 20.",
+    "test-crnn-tiny": "A tiny standard CRNN for fast tests.",
+    "test-lightcrnn-tiny": "A tiny LightCRNN for fast tests.",
+}
+FAMILY_HELP = {
+    "crnn": PRESET_HELP["crnn"],
+    "lightcrnn": 'LightCRNN with any width multiplier, e.g. ``create_model("lightcrnn", width_mult=0.75)``.',
+    "crnn-timm": 'Any timm CNN under the paper\'s sequence head, e.g. ``model_name="mobilenetv3_large_100"``.',
+}
 
 
-@MODELS.register("lightcrnn-1.0")
-def lightcrnn_1_0(num_classes: int | None = None) -> CRNN:
-    """LightCRNN, Table VIII, width multiplier 1.0."""
-    return LightCRNNArch(width_mult=1.0).build(num_classes)
+def _family_builder(family: type[Architecture]) -> Callable[..., CRNN]:
+    def build(num_classes: int | None = None, **fields: Any) -> CRNN:
+        return family(**fields).build(num_classes)
+
+    build.__doc__ = FAMILY_HELP[family.builder]
+    return build
 
 
-@MODELS.register("lightcrnn-1.2")
-def lightcrnn_1_2(num_classes: int | None = None) -> CRNN:
-    """LightCRNN, Table VIII, width multiplier 1.2 (the paper's choice for moving LPR, §IV-G)."""
-    return LightCRNNArch(width_mult=1.2).build(num_classes)
+def _preset_builder(arch: Architecture, help: str) -> Callable[..., CRNN]:
+    def build(num_classes: int | None = None) -> CRNN:
+        return arch.build(num_classes)
+
+    build.__doc__ = help
+    return build
 
 
-@MODELS.register("lightcrnn")
-def lightcrnn(num_classes: int | None = None, width_mult: float = 1.0, hidden: int = 256) -> CRNN:
-    """LightCRNN with any width multiplier, e.g. ``create_model("lightcrnn", width_mult=0.75)``."""
-    return LightCRNNArch(width_mult=width_mult, hidden=hidden).build(num_classes)
-
-
-@MODELS.register("crnn-timm")
-def crnn_timm(
-    num_classes: int | None = None, model_name: str = "resnet18", max_stride: int = 8, hidden: int = 256
-) -> CRNN:
-    """Any timm CNN under the paper's sequence head, e.g. ``model_name="mobilenetv3_large_100"``."""
-    return TimmCRNNArch(model_name=model_name, max_stride=max_stride, hidden=hidden).build(num_classes)
-
-
-@MODELS.register("crnn-resnet18")
-def crnn_resnet18(num_classes: int | None = None) -> CRNN:
-    """timm ResNet-18 up to stride 8 (layer2, 128 channels), T = 20."""
-    return TimmCRNNArch(model_name="resnet18").build(num_classes)
-
-
-@MODELS.register("crnn-mobilenetv3")
-def crnn_mobilenetv3(num_classes: int | None = None) -> CRNN:
-    """timm MobileNetV3-Large-1.0 up to stride 8 (40 channels), T = 20."""
-    return TimmCRNNArch(model_name="mobilenetv3_large_100").build(num_classes)
-
-
-@MODELS.register("test-crnn-tiny")
-def test_crnn_tiny(num_classes: int | None = None) -> CRNN:
-    """A tiny standard CRNN for fast tests."""
-    return StandardCRNNArch(width=0.125, hidden=16).build(num_classes)
-
-
-@MODELS.register("test-lightcrnn-tiny")
-def test_lightcrnn_tiny(num_classes: int | None = None) -> CRNN:
-    """A tiny LightCRNN for fast tests."""
-    return LightCRNNArch(width_mult=0.125, hidden=16).build(num_classes)
+for _family in FAMILIES.values():
+    MODELS.register(_family.builder)(_family_builder(_family))
+for _name, _arch in PRESETS.items():
+    if _name not in FAMILIES:  # "crnn" is both: its family builder with the defaults is the preset
+        MODELS.register(_name)(_preset_builder(_arch, PRESET_HELP[_name]))
