@@ -38,7 +38,7 @@ from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages
 from lprzoo.data.sources import read_source
 from lprzoo.evaluate import evaluate, plate_colour, rendered
-from lprzoo.refine.translate import load_generator
+from lprzoo.refine.generators import load_generator
 from lprzoo.translation_quality import PooledBackbone, frechet_distance, real_crops, refine
 
 

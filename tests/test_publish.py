@@ -5,7 +5,7 @@ import yaml
 
 from lprzoo.cli import main
 from lprzoo.hub import sha256_file, zoo_records
-from lprzoo.refine.translate import load_generator
+from lprzoo.refine.generators import load_generator
 from lprzoo.weights import RecognizerRecord, save_recognizer
 from tests.refine.test_translate import save_cyclegan
 

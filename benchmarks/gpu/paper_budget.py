@@ -114,7 +114,7 @@ def export(work: Path, out: Path) -> list[Path]:
     """fp16 safetensors of the generator (last epoch) and both recognizers, each under 16 MiB."""
     import torch
 
-    from lprzoo.refine.translate import save_generator
+    from lprzoo.refine.generators import save_generator
     from lprzoo.weights import load_recognizer, save_recognizer
 
     written = [out / "cyclewgan-target.safetensors"]

@@ -209,7 +209,7 @@ def publish_generator(
     """
     from lprzoo.hub import ZOO_URL, sha256_file
     from lprzoo.reader import load
-    from lprzoo.refine.translate import load_generator, save_generator
+    from lprzoo.refine.generators import load_generator, save_generator
     from lprzoo.translation_quality import generator_quality, real_crops
 
     _require("publish-generator", ckpt_path=ckpt_path, name=name, recipe=recipe, command=command, real=real)

@@ -233,3 +233,32 @@ def save_recognizer(
     save_file(state, tmp, metadata={**metadata, METADATA_KEY: record.to_json()})
     tmp.replace(path)
     return path
+
+
+# ---- CycleGAN generators (lprzoo.refine.generators builds the network) ---------------------------------------
+def read_generator_weights(source: str | Path) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]]:
+    """``(path, G's state, its shape)`` of a CycleGAN generator: a ``CycleGANModule`` checkpoint (its ``G.*``
+    tensors) or a zoo generator's safetensors (metadata ``lprzoo``: ``{"kind": "generator", "ngf", "n_blocks",
+    "size"}``), read as every weights file is (:func:`read_weights`, never unpickled)."""
+    loaded = read_weights(source)
+    if loaded.metadata:  # a zoo generator: {"lprzoo": {"kind": "generator", "ngf": .., "n_blocks": .., "size": ..}}
+        meta = json.loads(loaded.metadata.get(METADATA_KEY, "{}"))
+        state = loaded.state_dict
+    else:
+        meta = {**loaded.hparams, "size": loaded.hparams["_datamodule"].get("size")}
+        state = {k[2:]: v for k, v in loaded.state_dict.items() if k.startswith("G.")}
+    if not state:
+        raise CheckpointError(loaded.path, "not a CycleGANModule checkpoint (no generator weights inside)")
+    shape = {"kind": "generator", "ngf": int(meta.get("ngf", 64)), "n_blocks": int(meta.get("n_blocks", 6)),
+             "size": list(meta.get("size") or INPUT.size)}  # fmt: skip
+    return loaded.path, state, shape
+
+
+def save_generator_weights(state: dict[str, torch.Tensor], shape: dict[str, Any], out: str | Path) -> Path:
+    """Write a generator's tensors (fp16) and its shape (:func:`read_generator_weights`) as one safetensors file."""
+    from safetensors.torch import save_file
+
+    save_file(
+        {k: v.half().contiguous() for k, v in state.items()}, str(out), metadata={METADATA_KEY: json.dumps(shape)}
+    )
+    return Path(out)

@@ -31,7 +31,7 @@ def test_dry_run_chain_writes_small_files(tmp_path):
     files = [out / name for name in summary["files"]]
     assert len(files) <= 8 and all(f.stat().st_size <= 16 * 2**20 for f in files)
     import lprzoo
-    from lprzoo.refine.translate import load_generator
+    from lprzoo.refine.generators import load_generator
 
     load_generator(out / "cyclewgan-target.safetensors")
     assert lprzoo.load(str(out / "lightcrnn-1.2-gpu.safetensors")).record.arch == "test-lightcrnn-tiny"

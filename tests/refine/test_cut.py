@@ -9,7 +9,7 @@ import torch
 
 from lprzoo.refine import LSGAN, WGAN, CUTModule, ResnetGenerator
 from lprzoo.refine.cut import PatchSampleMLP, patch_nce_loss
-from lprzoo.refine.translate import load_generator
+from lprzoo.refine.generators import load_generator
 from tests.refine.test_cyclegan import changed, fit_on_tiny_plates, snapshot
 
 TINY = {"ngf": 8, "ndf": 8, "n_blocks": 1, "nce_layers": (0, 4, 7, 10), "num_patches": 16, "nce_dim": 32}

@@ -18,8 +18,9 @@ from PIL import Image
 from lprzoo.errors import CheckpointError, InvalidSampleError
 from lprzoo.refine import CycleGANModule
 from lprzoo.refine import translate as translate_module
+from lprzoo.refine.generators import load_generator, resolve_generators
 from lprzoo.refine.samples import to_uint8
-from lprzoo.refine.translate import TranslationWriter, load_generator, resolve_generators, translate
+from lprzoo.refine.translate import TranslationWriter, translate
 from lprzoo.render.plates import ScriptPlates
 
 N, SPEC, SEED = 12, "blue", 3

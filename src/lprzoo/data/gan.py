@@ -33,7 +33,7 @@ from lprzoo.batch import INPUT
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
-from lprzoo.refine.translate import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
+from lprzoo.refine.generators import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
 from lprzoo.render.degrade import DegradationsChoice
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 

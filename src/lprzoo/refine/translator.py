@@ -3,7 +3,7 @@ adversarial strategy's linear LR decay, the optional frozen label keeper, and th
 
 :class:`~lprzoo.refine.cyclegan.CycleGANModule` and :class:`~lprzoo.refine.cut.CUTModule` extend it; each defines
 its networks, ``training_step``, ``sample_grid`` and ``configure_optimizers``.  Both keep ``G: S -> R`` under
-``G.``, so ``lprzoo translate`` and :func:`~lprzoo.refine.translate.load_generator` read either checkpoint.
+``G.``, so ``lprzoo translate`` and :func:`~lprzoo.refine.generators.load_generator` read either checkpoint.
 """
 
 from __future__ import annotations
