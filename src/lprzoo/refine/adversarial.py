@@ -20,7 +20,8 @@ expectations of the paper's equations are means over every element.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as nnf
@@ -181,3 +182,51 @@ class GAN(_Adam):
 
     def g_loss(self, fake_scores: Tensor) -> Tensor:
         return nnf.softplus(-fake_scores).mean()
+
+
+def adversarial_step(
+    module,
+    strategy: AdversarialStrategy,
+    batch_idx: int,
+    critics: Sequence[nn.Module],
+    make_fakes: Callable[[], Any],
+    critic_losses: Callable[[Any], dict[str, Tensor]],
+    generator_losses: Callable[[Any], dict[str, Tensor]],
+    batch_size: int,
+) -> None:
+    """One training step of any of the GANs (CycleGAN, CUT, DCGAN) under Lightning's manual optimisation.
+
+    The critics learn every step; the generators every ``strategy.n_critic``-th (WGAN's 5 critic steps per generator
+    step, §III-A), so on critic-only steps the fakes are made without a graph.  Each side's losses are summed,
+    back-propagated and stepped, the critics then clipped by the strategy (WGAN), and every loss logged as
+    ``train/<name>``, the generators' sum as ``train/G``.
+
+    Args:
+        module: the LightningModule; its ``optimizers()`` are ``(generators', critics')``.
+        critics: the discriminators the strategy clips.
+        make_fakes: the generators' outputs for this batch.
+        critic_losses: fakes -> the critics' losses (fakes detached inside, as needed).
+        generator_losses: fakes -> the generators' losses.
+    """
+    opt_g, opt_d = module.optimizers()
+    generator_step = (batch_idx + 1) % strategy.n_critic == 0
+    with torch.set_grad_enabled(generator_step):  # critic-only batches need no graph through the generators
+        fakes = make_fakes()
+    with module.toggled_optimizer(opt_d):
+        losses = critic_losses(fakes)
+        module.manual_backward(sum(losses.values()))
+        opt_d.step()
+        opt_d.zero_grad()
+        for critic in critics:
+            strategy.clip_(critic)
+    module.log_dict({f"train/{k}": v.detach() for k, v in losses.items()}, prog_bar=True, batch_size=batch_size)
+    if not generator_step:
+        return
+    with module.toggled_optimizer(opt_g):
+        losses = generator_losses(fakes)
+        total = sum(losses.values())
+        module.manual_backward(total)
+        opt_g.step()
+        opt_g.zero_grad()
+    module.log("train/G", total.detach(), prog_bar=True, batch_size=batch_size)
+    module.log_dict({f"train/{k}": v.detach() for k, v in losses.items()}, batch_size=batch_size)

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.nn.functional import cross_entropy, normalize
 from torch.optim.lr_scheduler import LambdaLR
 
-from lprzoo.refine.adversarial import AdversarialStrategy
+from lprzoo.refine.adversarial import AdversarialStrategy, adversarial_step
 from lprzoo.refine.networks import PatchDiscriminator, init_weights
 from lprzoo.refine.translator import UnpairedBatch, UnpairedTranslator
 
@@ -131,36 +131,25 @@ class CUTModule(UnpairedTranslator):
     def training_step(self, batch: UnpairedBatch, batch_idx: int) -> None:
         s, r = batch["S"], batch["R"]  # (B, 3, H, W) each, in [-1, 1]
         self._remember_samples(s, r)
-        opt_g, opt_d = self.optimizers()
-        generator_step = (batch_idx + 1) % self.strategy.n_critic == 0
-        with torch.set_grad_enabled(generator_step):
-            fake_r = self.G(s)  # (B, 3, H, W)
 
-        with self.toggled_optimizer(opt_d):
+        def critic_losses(fake_r: Tensor) -> dict[str, Tensor]:
             fake = fake_r.detach()
-            loss_d = self.strategy.d_loss(self.D_R(r), self.D_R(fake)) + self.strategy.penalty(self.D_R, r, fake)
-            self.manual_backward(loss_d)
-            opt_d.step()
-            opt_d.zero_grad()
-            self.strategy.clip_(self.D_R)
-        self.log("train/D_R", loss_d.detach(), prog_bar=True, batch_size=len(s))
+            return {"D_R": self.strategy.d_loss(self.D_R(r), self.D_R(fake)) + self.strategy.penalty(self.D_R, r, fake)}
 
-        if generator_step:
-            with self.toggled_optimizer(opt_g):
-                losses = {
-                    "G_adv": self.strategy.g_loss(self.D_R(fake_r)),  # G(s) should fool D_R
-                    "nce": self.hparams.lambda_nce * self.nce_loss(s, fake_r),  # each patch of G(s) is its s patch
-                }
-                if self.hparams.lambda_identity_nce > 0:
-                    losses["nce_idt"] = self.hparams.lambda_identity_nce * self.nce_loss(r, self.G(r))
-                if self._keeper and batch.get("S_text") is not None:
-                    losses["label"] = self.hparams.lambda_label * self.label_loss(fake_r, batch["S_text"])
-                total = sum(losses.values())
-                self.manual_backward(total)
-                opt_g.step()
-                opt_g.zero_grad()
-            self.log("train/G", total.detach(), prog_bar=True, batch_size=len(s))
-            self.log_dict({f"train/{k}": v.detach() for k, v in losses.items()}, batch_size=len(s))
+        def generator_losses(fake_r: Tensor) -> dict[str, Tensor]:
+            losses = {
+                "G_adv": self.strategy.g_loss(self.D_R(fake_r)),  # G(s) should fool D_R
+                "nce": self.hparams.lambda_nce * self.nce_loss(s, fake_r),  # each patch of G(s) is its s patch
+            }
+            if self.hparams.lambda_identity_nce > 0:
+                losses["nce_idt"] = self.hparams.lambda_identity_nce * self.nce_loss(r, self.G(r))
+            if self._keeper and batch.get("S_text") is not None:
+                losses["label"] = self.hparams.lambda_label * self.label_loss(fake_r, batch["S_text"])
+            return losses
+
+        adversarial_step(
+            self, self.strategy, batch_idx, (self.D_R,), lambda: self.G(s), critic_losses, generator_losses, len(s)
+        )
 
     def sample_grid(self, s: Tensor, r: Tensor) -> Tensor:
         """Rows S, G(S), R, G(R) of ``N`` plates each: ``(4 N, 3, H, W)`` in ``[-1, 1]`` (G(R): what G does to a

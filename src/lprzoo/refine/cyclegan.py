@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch.nn.functional import l1_loss
 from torch.optim.lr_scheduler import LambdaLR
 
-from lprzoo.refine.adversarial import AdversarialStrategy
+from lprzoo.refine.adversarial import AdversarialStrategy, adversarial_step
 from lprzoo.refine.networks import PatchDiscriminator, ResnetGenerator
 from lprzoo.refine.pool import ImagePool
 from lprzoo.refine.translator import LinearDecay, UnpairedBatch, UnpairedTranslator
@@ -87,13 +87,11 @@ class CycleGANModule(UnpairedTranslator):
         self.pool_R = ImagePool(pool_size)  # past G(s)
 
     # ---- losses ---------------------------------------------------------------------------------------------
-    def backward_D_basic(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        """One discriminator's loss (real vs. pooled fakes, plus the strategy's penalty), back-propagated."""
-        loss = self.strategy.d_loss(D(real), D(fake)) + self.strategy.penalty(D, real, fake)
-        self.manual_backward(loss)
-        return loss.detach()
+    def loss_D_basic(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """One discriminator's loss (real vs. pooled fakes, plus the strategy's penalty)."""
+        return self.strategy.d_loss(D(real), D(fake)) + self.strategy.penalty(D, real, fake)
 
-    def backward_G(
+    def loss_G(
         self, s: Tensor, r: Tensor, fake_r: Tensor, fake_s: Tensor, texts: list[str] | None = None
     ) -> dict[str, Tensor]:
         """Eq. 1 for the generators: adversarial losses of G and F, λ × cycle losses (Eq. 3), identity losses, and
@@ -110,35 +108,22 @@ class CycleGANModule(UnpairedTranslator):
             losses["idt_S"] = lam_idt * l1_loss(self.F(s), s)  # F leaves rendered plates alone
         if self._keeper and texts is not None:
             losses["label"] = self.hparams.lambda_label * self.label_loss(fake_r, texts)  # G(s) still reads as s
-        losses["G"] = sum(losses.values())
-        self.manual_backward(losses["G"])
-        return {k: v.detach() for k, v in losses.items()}
+        return losses
 
     # ---- training -------------------------------------------------------------------------------------------
     def training_step(self, batch: UnpairedBatch, batch_idx: int) -> None:
         s, r = batch["S"], batch["R"]  # (B, 3, H, W) each, in [-1, 1]
         self._remember_samples(s, r)
-        opt_g, opt_d = self.optimizers()
-        generator_step = (batch_idx + 1) % self.strategy.n_critic == 0
-        with torch.set_grad_enabled(generator_step):  # critic-only batches need no graph through G and F
-            fake_r, fake_s = self.G(s), self.F(r)  # (B, 3, H, W): G(s) in R, F(r) in S
-
-        with self.toggled_optimizer(opt_d):
-            loss_d_r = self.backward_D_basic(self.D_R, r, self.pool_R.query(fake_r))
-            loss_d_s = self.backward_D_basic(self.D_S, s, self.pool_S.query(fake_s))
-            opt_d.step()
-            opt_d.zero_grad()
-            self.strategy.clip_(self.D_R)
-            self.strategy.clip_(self.D_S)
-        self.log_dict({"train/D_R": loss_d_r, "train/D_S": loss_d_s}, prog_bar=True, batch_size=len(s))
-
-        if generator_step:
-            with self.toggled_optimizer(opt_g):
-                losses = self.backward_G(s, r, fake_r, fake_s, batch.get("S_text"))
-                opt_g.step()
-                opt_g.zero_grad()
-            self.log("train/G", losses.pop("G"), prog_bar=True, batch_size=len(s))
-            self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(s))
+        adversarial_step(
+            self, self.strategy, batch_idx, (self.D_R, self.D_S),
+            make_fakes=lambda: (self.G(s), self.F(r)),  # (B, 3, H, W): G(s) in R, F(r) in S
+            critic_losses=lambda fakes: {
+                "D_R": self.loss_D_basic(self.D_R, r, self.pool_R.query(fakes[0])),
+                "D_S": self.loss_D_basic(self.D_S, s, self.pool_S.query(fakes[1])),
+            },
+            generator_losses=lambda fakes: self.loss_G(s, r, *fakes, batch.get("S_text")),
+            batch_size=len(s),
+        )  # fmt: skip
 
     sample_name = "cyclegan"
 

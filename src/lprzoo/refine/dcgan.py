@@ -15,7 +15,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
-from lprzoo.refine.adversarial import GAN, AdversarialStrategy
+from lprzoo.refine.adversarial import GAN, AdversarialStrategy, adversarial_step
 from lprzoo.refine.networks import DCGANDiscriminator, DCGANGenerator
 from lprzoo.refine.samples import log_grid, to_uint8
 
@@ -75,27 +75,18 @@ class DCGANModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Any] | Tensor, batch_idx: int) -> None:
         real = batch["R"] if isinstance(batch, dict) else batch  # (B, 3, 64, 64) in [-1, 1]
-        opt_g, opt_d = self.optimizers()
-        generator_step = (batch_idx + 1) % self.strategy.n_critic == 0
-        with torch.set_grad_enabled(generator_step):
-            fake = self.G(self.noise(len(real)).to(real.device))  # (B, 3, 64, 64)
 
-        with self.toggled_optimizer(opt_d):
-            fake_d = fake.detach()
-            loss_d = self.strategy.d_loss(self.D(real), self.D(fake_d)) + self.strategy.penalty(self.D, real, fake_d)
-            self.manual_backward(loss_d)
-            opt_d.step()
-            opt_d.zero_grad()
-            self.strategy.clip_(self.D)
-        self.log("train/D", loss_d.detach(), prog_bar=True, batch_size=len(real))
+        def critic_losses(fake: Tensor) -> dict[str, Tensor]:
+            fake = fake.detach()
+            return {"D": self.strategy.d_loss(self.D(real), self.D(fake)) + self.strategy.penalty(self.D, real, fake)}
 
-        if generator_step:
-            with self.toggled_optimizer(opt_g):
-                loss_g = self.strategy.g_loss(self.D(fake))
-                self.manual_backward(loss_g)
-                opt_g.step()
-                opt_g.zero_grad()
-            self.log("train/G", loss_g.detach(), prog_bar=True, batch_size=len(real))
+        adversarial_step(
+            self, self.strategy, batch_idx, (self.D,),
+            make_fakes=lambda: self.G(self.noise(len(real)).to(real.device)),  # (B, 3, 64, 64)
+            critic_losses=critic_losses,
+            generator_losses=lambda fake: {"G_adv": self.strategy.g_loss(self.D(fake))},
+            batch_size=len(real),
+        )  # fmt: skip
 
     def on_train_epoch_end(self) -> None:
         every = self.hparams.sample_every_n_epochs
