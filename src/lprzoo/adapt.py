@@ -430,6 +430,7 @@ def _train_round(
     from lprzoo.precision import choose_precision
     from lprzoo.recognize.crnn import architecture
     from lprzoo.recognize.module import CRNNModule
+    from lprzoo.render.config import RenderConfig
     from lprzoo.render.fonts import CJK_WEIGHT_MIX, GlyphJitter
     from lprzoo.weights import read_weights, recognizer_state
 
@@ -451,8 +452,9 @@ def _train_round(
         val=config["val"],
         pseudo=str(pseudo),
         train_size=config["train_size"],
-        cjk_fonts=list(CJK_WEIGHT_MIX),
-        cjk_jitter=GlyphJitter() if config["glyph_jitter"] else None,
+        render=RenderConfig(
+            cjk_fonts=list(CJK_WEIGHT_MIX), cjk_jitter=GlyphJitter() if config["glyph_jitter"] else None
+        ),
         seed=config["seed"] + k,
         extra_chars=record.extra_chars,
         batch_size=config["batch_size"],

@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lprzoo.data.blend import BlendedDataModule, BlendedPlates
+from lprzoo.render.config import RenderConfig
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 from tests.conftest import write_plates
 
@@ -64,7 +65,8 @@ def test_the_renders_of_a_blend_take_the_recipes_font_mixes(tmp_path):
 
     write_plates(tmp_path / "real", 8)
     dm = BlendedDataModule(
-        train=str(tmp_path / "real"), cjk_fonts=list(CJK_WEIGHT_MIX), latin_fonts=["oswald"], batch_size=4,
+        train=str(tmp_path / "real"), batch_size=4,
+        render=RenderConfig(cjk_fonts=list(CJK_WEIGHT_MIX), latin_fonts=["oswald"]),
         num_workers=0,
     )  # fmt: skip
     dm.setup("fit")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +29,8 @@ from lprzoo.data.augment import PlateAugment
 from lprzoo.data.real import PlateImages, RealPlatesDataModule, Sources
 from lprzoo.data.sources import SourceFormat, read_source
 from lprzoo.errors import MissingInputError
-from lprzoo.render import estimate_province_weights
+from lprzoo.render.config import RenderConfig
 from lprzoo.render.dataset import item_rng
-from lprzoo.render.degrade import DegradationsChoice
-from lprzoo.render.fonts import GlyphJitter
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -88,8 +85,8 @@ class BlendedDataModule(RealPlatesDataModule):
         translated: a ``lprzoo translate`` output folder.
         pseudo: a ``lprzoo pseudo-label`` output folder (or any labelled source).
         train_size: items per epoch; default ``len(train) / real share`` (every real crop about once per epoch).
-        specs, degradations, province_weights, latin_fonts, cjk_fonts, cjk_jitter: the renders (see
-            :class:`~lprzoo.data.script.ScriptDataModule`); provinces uniform by default.
+        render: how the renders are drawn (:class:`~lprzoo.render.config.RenderConfig`); its ``specs`` default to
+            60 % blue, 35 % yellow, 5 % green plates, provinces uniform.
         seed: seed of the blend and the renders.
         val_fraction, split_seed, format, augment, cache, skip_invalid, check_plates, extra_chars, batch_size,
             num_workers: as for
@@ -110,12 +107,7 @@ class BlendedDataModule(RealPlatesDataModule):
         pseudo: Sources = None,
         pseudo_weight: float = 0.0,
         train_size: int | None = None,
-        specs: dict[str, float] | None = None,
-        degradations: DegradationsChoice = "default",
-        province_weights: dict[str, float] | str | None = None,
-        latin_fonts: list[str] | None = None,
-        cjk_fonts: list[str] | None = None,
-        cjk_jitter: GlyphJitter | None = None,
+        render: RenderConfig = RenderConfig(),  # never mutated: a shared default is safe
         seed: int = 0,
         val_fraction: float = 0.0,
         split_seed: int = 0,
@@ -133,11 +125,9 @@ class BlendedDataModule(RealPlatesDataModule):
             format=format, augment=augment, cache=cache, skip_invalid=skip_invalid, check_plates=check_plates,
             extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers,
         )  # fmt: skip
-        self.save_hyperparameters(ignore=["augment", "cjk_jitter"])
-        # checkpoints hold plain data only (read with weights_only=True): the jitter as a dict
-        self.save_hyperparameters({"cjk_jitter": None if cjk_jitter is None else asdict(cjk_jitter)})
-        self.cjk_jitter = cjk_jitter
-        self.specs = specs or {"blue": 0.6, "yellow": 0.35, "green": 0.05}
+        self.save_hyperparameters(ignore=["augment", "render"])
+        self.save_hyperparameters({"render": render.to_dict()})  # plain data: checkpoints are read weights_only
+        self.render = render
         self.train_set: BlendedPlates | None = None
 
     def _labelled(self, sources: Sources, name: str, command: str) -> PlateImages:
@@ -162,19 +152,7 @@ class BlendedDataModule(RealPlatesDataModule):
         weights = [hp.real_weight]
         transforms = [self.augment]
         if hp.render_weight > 0:
-            provinces = hp.province_weights
-            if isinstance(provinces, str):
-                provinces = estimate_province_weights(provinces)
-            renders = ScriptPlates(
-                max(len(real), 1024),
-                self.specs,
-                hp.degradations,
-                provinces,
-                hp.seed,
-                hp.latin_fonts,
-                hp.cjk_fonts,
-                self.cjk_jitter,
-            )
+            renders = self.render.plates(max(len(real), 1024), hp.seed, {"blue": 0.6, "yellow": 0.35, "green": 0.05})
             parts.append(renders)
             weights.append(hp.render_weight)
             transforms.append(None)

@@ -34,7 +34,7 @@ from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, Sample, SkipLog, read_source
 from lprzoo.refine.generators import MANIFEST, SnapshotTranslator, load_generator, resolve_generators
-from lprzoo.render.degrade import DegradationsChoice
+from lprzoo.render.config import RenderConfig
 from lprzoo.render.plates import VAL_EPOCH, EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,8 @@ class GANGeneratedDataModule(PlateDataModule):
         folder: a ``lprzoo translate`` output folder (``NNNNNNN_<label>.png`` + ``labels.tsv``).
         generator: ``CycleGANModule`` checkpoint(s) or a folder of epoch checkpoints, to translate on the fly.
         snapshots: with a ``generator`` folder, use its last ``K`` epochs; item ``i`` uses snapshot ``i % K`` (§IV-C).
-        specs: rendered plate spec -> weight, on the fly only (default ``{"blue": 1.0}``; one GAN per colour).
-        degradations: renderer preset or typed :class:`~lprzoo.render.Degradations`, on the fly only.
+        render: how the plates translated on the fly are drawn (:class:`~lprzoo.render.config.RenderConfig`); its
+            ``specs`` default to blue plates (one GAN per colour).
         train_size: items per training epoch. ``folder``: default every image once; ``4 * len(folder)`` gives the
             paper's four random crops per image. ``generator``: new plates per epoch (default 64,000).
         val_size: when ``val`` is unset, validate on this many GAN plates instead: held out of ``folder`` (seeded),
@@ -159,8 +159,7 @@ class GANGeneratedDataModule(PlateDataModule):
         folder: str | None = None,
         generator: str | list[str] | None = None,
         snapshots: int = 1,
-        specs: dict[str, float] | None = None,
-        degradations: DegradationsChoice = "default",
+        render: RenderConfig = RenderConfig(),  # never mutated: a shared default is safe
         train_size: int | None = None,
         val_size: int = 1_000,
         val: Sources = None,
@@ -179,8 +178,9 @@ class GANGeneratedDataModule(PlateDataModule):
                 "GANGeneratedDataModule: set exactly one of `folder` (a `lprzoo translate` output) or `generator` "
                 "(CycleGAN checkpoints, translated on the fly)"
             )
-        self.save_hyperparameters(ignore=["crop"])
-        self.specs = specs or {"blue": 1.0}
+        self.save_hyperparameters(ignore=["crop", "render"])
+        self.save_hyperparameters({"render": render.to_dict()})  # plain data: checkpoints are read weights_only
+        self.render = render
         self.crop = crop
         self.skips = SkipLog(skip_invalid)
         self.datasets: dict[str, Dataset] = {}
@@ -230,11 +230,11 @@ class GANGeneratedDataModule(PlateDataModule):
         hp = self.hparams
         checkpoints = resolve_generators(hp.generator, hp.snapshots)  # clear error (and command) when missing
         if stage == "fit":
-            plates = ScriptPlates(hp.train_size or 64_000, self.specs, hp.degradations, seed=hp.seed)
+            plates = self.render.plates(hp.train_size or 64_000, hp.seed, {"blue": 1.0})
             self.datasets["train"] = TranslatedPlates(plates, checkpoints, self.crop)
             log.info("GAN plates on the fly: %d per epoch, %d snapshot(s)", plates.length, len(checkpoints))
         if stage in ("fit", "validate") and not hp.val and hp.val_size and "val" not in self.datasets:
-            fixed = TranslatedPlates(ScriptPlates(hp.val_size, self.specs, hp.degradations, seed=hp.seed), checkpoints)
+            fixed = TranslatedPlates(self.render.plates(hp.val_size, hp.seed, {"blue": 1.0}), checkpoints)
             items = [
                 item
                 for start in range(0, hp.val_size, self.batch_size)

@@ -30,7 +30,7 @@ from lprzoo.batch import INPUT
 from lprzoo.charset import Charset
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import InvalidSampleError, SkipLog, read_source
-from lprzoo.render.degrade import DegradationsChoice
+from lprzoo.render.config import RenderConfig
 from lprzoo.render.plates import EpochIndexSampler, ScriptPlates
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,8 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
     Args:
         real: real plate crops (domain R), any source of :class:`~lprzoo.data.real.RealPlatesDataModule` (labels
             are not needed); a list joins several.
-        specs: rendered plate spec -> weight (domain S); the paper trains one GAN per colour, e.g. ``{"blue": 1.0}``.
-        degradations: a renderer preset (``default``, ``paper``, ``none``) or a typed ``Degradations``
-            whose fields are tuned one by one (``{"low_res": {"p": 0.8}, "jpeg": null}``).
-        province_weights: province -> weight of the rendered plates; uniform when unset.
+        render: how domain S is drawn (:class:`~lprzoo.render.config.RenderConfig`, as the recognizer's data modules
+            take it); its ``specs`` default to blue plates: the paper trains one GAN per colour.
         synthetic: render domain S; ``false`` yields real crops only (DCGAN).
         size: ``(height, width)`` of both domains: the plate's native ``(48, 160)`` or the paper's ``(128, 128)``.
         load_size: resize to this first, then crop ``size`` at random (the paper: ``(143, 143)``); unset: no crop.
@@ -117,9 +115,7 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
     def __init__(
         self,
         real: Sources = None,
-        specs: dict[str, float] | None = None,
-        degradations: DegradationsChoice = "default",
-        province_weights: dict[str, float] | None = None,
+        render: RenderConfig = RenderConfig(),  # never mutated: a shared default is safe
         synthetic: bool = True,
         size: tuple[int, int] = INPUT.size,
         load_size: tuple[int, int] | None = None,
@@ -131,8 +127,9 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
         num_workers: int = 2,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.specs = specs or {"blue": 1.0}
+        self.save_hyperparameters(ignore=["render"])
+        self.save_hyperparameters({"render": render.to_dict()})  # plain data: checkpoints are read weights_only
+        self.render = render
         self.transform = GANTransform(size, load_size, flip)  # checks the sizes now, before any data is read
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -162,9 +159,9 @@ class UnpairedPlatesDataModule(pl.LightningDataModule):
             return
         hp = self.hparams
         real = self._real_images()
-        script = ScriptPlates(hp.train_size, self.specs, hp.degradations, hp.province_weights, hp.seed)
+        script = self.render.plates(hp.train_size, hp.seed, {"blue": 1.0})
         self.train_set = UnpairedPlates(hp.train_size, real, script if hp.synthetic else None, self.transform, hp.seed)
-        log.info("unpaired: %d real crops, %d items per epoch (%s)", len(real), hp.train_size, self.specs)
+        log.info("unpaired: %d real crops, %d items per epoch (%s)", len(real), hp.train_size, self.render.specs)
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup('fit') first"
