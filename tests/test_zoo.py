@@ -73,3 +73,35 @@ def test_list_models_and_lprzoo_zoo_agree_on_the_entries(capsys):
     zoo()
     shown = capsys.readouterr().out
     assert all(name in shown for name in everything)
+
+
+EVERY_PLATE = "lightcrnn-1.2-every-plate"
+
+
+@pytest.mark.skipif(EVERY_PLATE not in zoo_records(), reason=f"{EVERY_PLATE} is not in the zoo")
+def test_the_every_plate_reader_reads_double_row_and_green_plates_alike_through_torch_onnx_and_int8():
+    """Photos of double-row and green plates (rendered at their own shape, as a camera sees them): the reader splits
+    the double-row ones, and torch, ONNX fp32 and int8 give the same readings and kinds."""
+    import numpy as np
+
+    from lprzoo.render.dataset import item_rng
+    from lprzoo.render.renderer import PlateRenderer
+
+    photos, labels = [], []
+    for spec, size in (("yellow-double", (96, 192)), ("yellow-trailer", (96, 192)), ("green", (48, 165))):
+        renderer = PlateRenderer(spec, "none", height=size[0], width=size[1], layout="single")
+        for i in range(3):
+            image, text = renderer.sample(item_rng(5, i, epoch=11))
+            photos.append(np.ascontiguousarray(image))
+            labels.append(text)
+    readings = {
+        runtime: lprzoo.load(EVERY_PLATE, runtime=runtime)(photos) for runtime in ("torch", "onnx", "onnx-int8")
+    }
+    torch_readings = readings["torch"]
+    assert [r.text for r in torch_readings] == labels  # clean photos: every one read right
+    assert [r.rows for r in torch_readings] == ["double"] * 6 + ["single"] * 3
+    assert [r.kind for r in torch_readings] == ["yellow-double"] * 6 + ["green"] * 3
+    for runtime in ("onnx", "onnx-int8"):
+        assert [(r.text, r.kind, r.rows) for r in readings[runtime]] == [
+            (r.text, r.kind, r.rows) for r in torch_readings
+        ], runtime

@@ -38,15 +38,19 @@ class _Exported(nn.Module):
         return logits if kind is None else (logits, kind)  # kind: (B, colours + rows)
 
 
-def _calibration_images(n: int, real: str | None, size: tuple[int, int], seed: int = 0) -> np.ndarray:
-    """``n`` float ``(3, H, W)`` plates at ``size`` (the record's) in ``[0, 1]``: half rendered (3 colours, 31
-    provinces), half real crops."""
+def _calibration_images(n: int, real: str | None, record: RecognizerRecord, seed: int = 0) -> np.ndarray:
+    """``n`` float ``(3, H, W)`` plates as ``record``'s reader takes them (its contract's size and layout) in
+    ``[0, 1]``: half rendered (31 provinces; blue, yellow and green, or every plate kind for a reader with a kind
+    head), half real crops."""
     from lprzoo.render.plates import ScriptPlates
+    from lprzoo.render.specs import SPECS
 
     if real and not Path(real).is_dir():
         log.info("calibration: %s is absent, calibrating on rendered plates only", real)
         real = None
-    renders = ScriptPlates(n, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, seed=seed + 7, size=size)
+    specs = dict.fromkeys(SPECS, 1.0) if record.kind_head else {"blue": 0.6, "yellow": 0.35, "green": 0.05}
+    size = record.input.size
+    renders = ScriptPlates(n, specs, seed=seed + 7, size=size, layout=record.input.layout)
     images = [renders[i][0] for i in range(n // 2 if real else n)]
     if real:
         from lprzoo.charset import Charset
@@ -184,7 +188,7 @@ def run(
                 dynamo=False,
             )  # fmt: skip
         if int8:
-            calibration = _calibration_images(calibration_size, calibration_real, record.input.size)
+            calibration = _calibration_images(calibration_size, calibration_real, record)
             quantize_int8(fp32_path, work, calibration, lstm)
             meta["int8"] = json.dumps({"lstm": lstm, "calibration": f"{calibration_size} plates (rendered + real)"})
         _set_metadata(work, meta)

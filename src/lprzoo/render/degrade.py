@@ -416,5 +416,6 @@ class Degradations:
 
 
 # A preset name or a typed pipeline whose every degradation is tunable from a recipe or the command line, e.g.
-# ``--data.init_args.render '{"degradations": {"low_res": {"p": 0.8}, "jpeg": null}}'`` (unset fields keep their defaults).
+# ``--data.init_args.render '{"degradations": {"low_res": {"p": 0.8}, "jpeg": null}}'`` (unset fields keep their
+# defaults).
 DegradationsChoice = Degradations | Literal["default", "paper", "none"]
