@@ -16,7 +16,8 @@ from PIL import Image
 
 import lprzoo
 from lprzoo.data.images import load_plate
-from lprzoo.data.sources import Sample, label_from_filename
+from lprzoo.data.sources import Sample
+from lprzoo.folders import label_from_filename
 from lprzoo.viz import confidence_map
 
 

@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from lprzoo.data.sources import label_from_filename
+from lprzoo.folders import label_from_filename
 
 
 def main() -> None:

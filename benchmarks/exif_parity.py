@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 import lprzoo
-from lprzoo.data.sources import label_from_filename
+from lprzoo.folders import label_from_filename
 
 TURNS = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}
 

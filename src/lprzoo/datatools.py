@@ -25,8 +25,9 @@ from rich.progress import track
 from rich.table import Table
 
 from lprzoo.charset import Charset
-from lprzoo.data.sources import Sample, SkipLog, SourceFormat, printable, read_source
+from lprzoo.data.sources import Sample, SkipLog, SourceFormat, read_source
 from lprzoo.errors import InvalidSampleError
+from lprzoo.folders import printable
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def _images(pattern: str) -> list[Path]:
     """An image, a folder of images, or a glob pattern -> image paths."""
-    from lprzoo.data.sources import is_image_file, list_images
+    from lprzoo.folders import is_image_file, list_images
 
     path = Path(pattern).expanduser()
     if path.is_dir() or path.is_file():

@@ -18,9 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lprzoo.data.sources import IMAGE_EXTENSIONS, list_images
 from lprzoo.errors import LprzooError, MissingInputError
-from lprzoo.folders import write_labels_file
+from lprzoo.folders import IMAGE_EXTENSIONS, list_images, write_labels_file
 
 log = logging.getLogger(__name__)
 

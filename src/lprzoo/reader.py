@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from lprzoo.data.images import load_plate, pil_to_plate
-from lprzoo.data.sources import Sample, list_images
+from lprzoo.data.sources import Sample
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
 from lprzoo.errors import LprzooError
+from lprzoo.folders import list_images
 from lprzoo.kinds import COLOURS, ROWS, PlateKind
 from lprzoo.weights import RecognizerRecord, load_recognizer
 

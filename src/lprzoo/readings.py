@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from lprzoo.data.sources import printable
+from lprzoo.folders import printable
 
 COLUMNS = ("file", "text", "confidence", "char_confidences", "topn")
 Format = Literal["auto", "csv", "jsonl"]

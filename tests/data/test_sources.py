@@ -11,11 +11,11 @@ from lprzoo.data.sources import (
     InvalidSampleError,
     Sample,
     SkipLog,
-    label_from_filename,
     parse_ccpd_name,
     read_source,
 )
 from lprzoo.errors import LprzooError
+from lprzoo.folders import label_from_filename
 from tests.conftest import SHARED_DATA
 
 CS = Charset()

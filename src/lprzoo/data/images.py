@@ -14,7 +14,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lprzoo.batch import INPUT
-from lprzoo.data.sources import InvalidSampleError, Sample, printable
+from lprzoo.data.sources import InvalidSampleError, Sample
+from lprzoo.folders import printable
 from lprzoo.layout import side_by_side
 
 log = logging.getLogger(__name__)

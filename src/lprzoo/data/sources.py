@@ -7,12 +7,10 @@ without decoding pixels.  Problems raise :class:`InvalidSampleError` naming the 
 
 from __future__ import annotations
 
-import csv
 import glob
 import logging
 import math
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,10 +19,17 @@ from typing import Literal
 
 from lprzoo.charset import Charset
 from lprzoo.errors import InvalidSampleError, MissingInputError
+from lprzoo.folders import (  # the one labelled-folder reader's parts, at the bottom of the house
+    IMAGE_EXTENSIONS,
+    is_image_file,
+    label_from_filename,
+    list_images,
+    printable,
+    read_labels_file,
+)
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SourceFormat = Literal["auto", "filename", "labels", "ccpd"]
 
 
@@ -67,116 +72,6 @@ class SkipLog:
         if self.count:
             detail = "; ".join(f"{n} × {r} (e.g. {self.examples[r]})" for r, n in self.reasons.items())
             log.warning("skipped %d invalid samples in %s: %s", self.count, where, detail)
-
-
-# ---- file names ---------------------------------------------------------------------------------------------
-_PREFIX = re.compile(r"^\d+[_-]")
-
-
-def label_from_filename(path: str | Path) -> str:
-    """``京A12345.jpg`` or ``00012_京A12345.jpg`` -> ``京A12345``."""
-    return _PREFIX.sub("", Path(path).stem)
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-
-
-UNREAD_IMAGE_EXTENSIONS = (".gif", ".heic", ".heif", ".avif", ".jp2", ".ppm", ".pgm", ".ico")
-
-
-def list_images(folder: Path) -> list[Path]:
-    """The images in a folder, or the one image a path names.  Files that look like images but are not read (GIF,
-    HEIC, ...) are named in a warning, as are broken symbolic links, instead of being passed over in silence."""
-    if is_image_file(folder):
-        return [folder]
-    entries = sorted(folder.iterdir())
-    unread = [p.name for p in entries if p.suffix.lower() in UNREAD_IMAGE_EXTENSIONS]
-    if unread:
-        log.warning("%s: %d file(s) in a format lprzoo does not read, ignored (%s%s); convert them to %s",
-                    printable(folder), len(unread), ", ".join(unread[:3]), ", ..." if len(unread) > 3 else "",
-                    "/".join(IMAGE_EXTENSIONS[:3]))  # fmt: skip
-    broken = [p.name for p in entries if p.is_symlink() and not p.exists()]
-    if broken:
-        log.warning("%s: %d broken symbolic link(s), ignored (%s%s)", printable(folder), len(broken),
-                    ", ".join(broken[:3]), ", ..." if len(broken) > 3 else "")  # fmt: skip
-    return [p for p in entries if is_image_file(p)]
-
-
-def printable(path: str | Path) -> str:
-    """A file name as text that any UTF-8 output can hold: undecodable bytes become ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-# ---- labels files (TSV / CSV, incl. fast-plate-ocr's image_path,plate_text) ---------------------------------
-_HEADER_NAMES = {"filename", "file", "image", "image_path", "path", "label", "plate_text", "text", "plate"}
-
-
-def _decode_labels(path: Path) -> str:
-    """UTF-8 (with or without BOM), else GB18030; otherwise an error naming the first row neither decodes."""
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    for row, line in enumerate(data.splitlines(), 1):
-        try:
-            line.decode("utf-8-sig" if row == 1 else "utf-8")
-            continue
-        except UnicodeDecodeError:
-            pass
-        try:
-            line.decode("gb18030")
-        except UnicodeDecodeError as e:
-            raise InvalidSampleError(
-                path, f"row {row} is neither UTF-8 nor GB18030 text (byte {line[e.start]:#04x} at column {e.start + 1})"
-            ) from None
-    raise InvalidSampleError(path, "mixes UTF-8 and GB18030 rows; save it in one encoding (UTF-8)")
-
-
-def read_labels_file(path: Path) -> list[tuple[str, str]]:
-    """Rows ``(image path relative to the file's folder or absolute, label)``; a header row is detected.
-
-    The file may be UTF-8 (with or without BOM) or GB18030, common for Chinese labels.
-    """
-    text = _decode_labels(path)
-    first = text.splitlines()[0] if text else ""
-    delimiter = "\t" if "\t" in first else ","
-    lines = text.splitlines(keepends=True)  # kept ends: a quote left open shows as a field holding a line break
-    rows = [r for r in csv.reader(lines, delimiter=delimiter) if r and any(c.strip() for c in r)]
-    if rows and rows[0][0].strip().lower() in _HEADER_NAMES:
-        header = [c.strip().lower() for c in rows[0]]
-        rows = rows[1:]
-        file_col = next(
-            (header.index(c) for c in ("image_path", "filename", "file", "path", "image") if c in header), 0
-        )
-        label_col = next((header.index(c) for c in ("plate_text", "label", "text", "plate") if c in header), 1)
-    else:
-        file_col, label_col = 0, 1
-    out: list[tuple[str, str]] = []
-    first_row: dict[str, tuple[int, str]] = {}
-    for i, row in enumerate(rows):
-        if any("\n" in cell for cell in row):  # csv joined lines into one field: a quote opened and never closed
-            raise InvalidSampleError(
-                path, f"row {i + 1} opens a quote (\") that is not closed on its line; it would swallow the rows "
-                f"after it ({row[0].splitlines()[0][:40]!r}...)"
-            )  # fmt: skip
-        if len(row) <= max(file_col, label_col):
-            raise InvalidSampleError(path, f"row {i + 1} has {len(row)} columns, expected filename and label")
-        name, label = row[file_col].strip(), row[label_col].strip()
-        if name in first_row:
-            row_before, label_before = first_row[name]
-            if label_before != label:
-                raise InvalidSampleError(
-                    path, f"{name} is listed twice with different labels ({label_before!r} in row {row_before}, "
-                    f"{label!r} in row {i + 1}); keep the right one"
-                )  # fmt: skip
-            log.warning("%s: %s is listed twice (rows %d and %d, same label); read once", path, name, row_before, i + 1)
-            continue
-        first_row[name] = (i + 1, label)
-        out.append((name, label))
-    return out
 
 
 # ---- CCPD ---------------------------------------------------------------------------------------------------

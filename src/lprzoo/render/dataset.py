@@ -223,16 +223,15 @@ def compare_with_real(
     """
     from PIL import ImageFont
 
-    from lprzoo.charset import SPECIAL, Charset
-    from lprzoo.data.sources import read_source
+    from lprzoo.folders import read_labelled
     from lprzoo.render.rules import estimate_province_weights
 
-    samples = read_source(real_dir, Charset(SPECIAL), labelled=False, plates=False)  # the one labelled-folder reader
+    samples = read_labelled(real_dir)  # the one labelled-folder reader
     if len(samples) < n:
         raise ValueError(f"{real_dir}: fewer than {n} images")
     pick = np.random.default_rng(seed).choice(len(samples), n, replace=False)
-    real_paths = [Path(s.path) for s in samples]
-    weights = estimate_province_weights([s.label for s in samples])
+    real_paths = [image for image, _ in samples]
+    weights = estimate_province_weights([label for _, label in samples])
     renderer = PlateRenderer(spec, degradations=degradations, province_weights=weights)
     rendered = [Image.fromarray(renderer.sample(item_rng(seed, i))[0]) for i in range(n)]
     real = [Image.open(real_paths[i]).convert("RGB") for i in pick]

@@ -221,13 +221,10 @@ def sample_plate_text(
 
 def read_labels(path: str | Path) -> list[str]:
     """The labels of a labelled source (a folder of ``N_<label>.jpg``, one with a ``labels.tsv``, a labels file, ...),
-    read as every labelled source is (:mod:`lprzoo.data.sources`); a labels file needs no images beside it."""
-    from lprzoo.charset import SPECIAL, Charset
-    from lprzoo.data.sources import read_labels_file, read_source
+    read as every labelled source is (:func:`lprzoo.folders.read_labelled`); a labels file needs no images beside it."""
+    from lprzoo.folders import read_labelled
 
-    if Path(path).is_file():
-        return [label for _, label in read_labels_file(Path(path))]
-    return [s.label for s in read_source(path, Charset(SPECIAL), labelled=False, plates=False)]
+    return [label for _, label in read_labelled(path)]
 
 
 def estimate_province_weights(labels: Iterable[str] | str | Path, smoothing: float = 1.0) -> dict[str, float]:
