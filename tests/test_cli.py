@@ -508,7 +508,7 @@ def test_bad_values_of_the_verbs_are_one_line(args, message, tmp_path, caplog, c
 
 
 def test_an_interrupted_fit_says_the_command_that_resumes_it():
-    from lprzoo.callbacks import resume_command
+    from lprzoo.cli.callbacks import resume_command
 
     argv = ["/venv/bin/lprzoo", "fit", "--config", "r.yaml", "--ckpt_path", "a.ckpt", "--x", "a b"]
     assert resume_command(argv) == "lprzoo fit --config r.yaml --x 'a b' --ckpt_path last"
@@ -643,7 +643,7 @@ def test_kill_9_during_fit_with_tmpdir_on_another_filesystem_never_leaves_a_dama
 
 
 def test_a_checkpoint_save_that_dies_half_way_leaves_the_previous_one_whole(tmp_path, monkeypatch):
-    from lprzoo.callbacks import AtomicCheckpointIO
+    from lprzoo.cli.callbacks import AtomicCheckpointIO
 
     io = AtomicCheckpointIO()
     target = tmp_path / "last.ckpt"
@@ -673,7 +673,7 @@ def _disk_full(*args, **kwargs):
 @pytest.mark.parametrize("verb", ["render", "export", "predict", "fit"])
 def test_a_full_disk_is_one_line_for_every_writing_verb(verb, tiny_ckpt, tmp_path, plate_folder, monkeypatch, caplog,
                                                         capsys):  # fmt: skip
-    from lprzoo.callbacks import AtomicCheckpointIO
+    from lprzoo.cli.callbacks import AtomicCheckpointIO
     from lprzoo.readings import ReadingsFile
 
     if verb == "render":

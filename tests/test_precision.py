@@ -37,7 +37,7 @@ def test_gpu_decides_by_its_own_bf16_support_not_the_cpu():
 
 
 def test_cli_prints_its_choice_and_an_explicit_precision_wins(tmp_path, plate_folder, caplog, monkeypatch):
-    from lprzoo import trainer_cli as cli
+    from lprzoo.cli import trainer as cli
     from tests.test_cli import tiny_args
 
     caplog.set_level("INFO", logger="lprzoo")

@@ -1,6 +1,6 @@
 """``lprzoo``: the command line.  ``lprzoo --help`` lists the verbs; each verb imports only what it needs.
 
-``fit | validate | test | predict`` run :class:`~lprzoo.trainer_cli.LprzooCLI` (Lightning); the pipeline's other
+``fit | validate | test | predict`` run :class:`~lprzoo.cli.trainer.LprzooCLI` (Lightning); the pipeline's other
 verbs (``render``, ``translate``, ``pseudo-label``, ``adapt``, ``zoo``, ...) are plain functions whose typed arguments
 ``jsonargparse`` turns into options.
 """
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-            from lprzoo.trainer_cli import run_cli
+            from lprzoo.cli.trainer import run_cli
 
             try:
                 run_cli([args[0], *_resolve_model_args(args[1:])])
@@ -193,13 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def __getattr__(name: str) -> Any:  # PEP 562: the Lightning side, for code that imported it from here
     if name in ("LprzooCLI", "run_cli", "DEFAULT_ROOT"):
-        from lprzoo import trainer_cli
+        from lprzoo.cli import trainer
 
-        return getattr(trainer_cli, name)
+        return getattr(trainer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

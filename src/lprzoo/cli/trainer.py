@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from lprzoo.callbacks import (
+from lprzoo.cli.callbacks import (
     AtomicCheckpointIO,
     InterruptedCheckpoint,
     LogProgress,
