@@ -772,3 +772,11 @@ def test_a_verbs_help_imports_no_torch(verb):
     )
     probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert probe.stdout.strip().splitlines()[-1] == "False", probe.stdout[-500:] + probe.stderr[-500:]
+
+
+def test_output_piped_into_head_ends_quietly():
+    """`lprzoo zoo | head -0`: the pipe closes before the table is written; no traceback, exit 0."""
+    proc = subprocess.Popen([*LPRZOO, "zoo", "--markdown", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before lprzoo has started
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in stderr, stderr.decode()[-500:]
