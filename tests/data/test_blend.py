@@ -23,9 +23,13 @@ def test_shares_follow_the_weights(tmp_path):
         pseudo_weight=0.2, train_size=1000, batch_size=50, num_workers=0,
     )  # fmt: skip
     dm.setup("fit")
-    counts = Counter(_source(path) for batch in dm.train_dataloader() for path in batch.paths)
+    blend = dm.train_set
+    indices = list(dm.train_dataloader().sampler)  # what an epoch asks for; the choice needs no image drawn
+    counts = Counter(blend.choose(i)[0] for i in indices)
     assert sum(counts.values()) == 1000
-    assert abs(counts["real"] - 500) < 60 and abs(counts["render"] - 300) < 60 and abs(counts["pseudo"] - 200) < 50
+    assert abs(counts[0] - 500) < 60 and abs(counts[1] - 300) < 60 and abs(counts[2] - 200) < 50  # real, render, pseudo
+    drawn = [_source(blend[i][2]) for i in indices[:12]]  # and the items come from the part chosen
+    assert drawn == [("real", "render", "pseudo")[blend.choose(i)[0]] for i in indices[:12]]
 
 
 def test_renders_are_new_every_epoch_and_batches_do_not_depend_on_workers(tmp_path):

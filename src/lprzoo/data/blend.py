@@ -61,10 +61,15 @@ class BlendedPlates(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str] | None:
+    def choose(self, index: int) -> tuple[int, np.random.Generator]:
+        """The part that item ``index`` comes from, and the item's random stream (drawn from after the choice)."""
         epoch, i = divmod(int(index), self.length)
         rng = item_rng(self.seed, i, epoch + 1_000_003)  # a stream of its own, apart from the renders' (seed, e, i)
-        k = min(int(np.searchsorted(self.cumulative, rng.random(), side="right")), len(self.parts) - 1)
+        return min(int(np.searchsorted(self.cumulative, rng.random(), side="right")), len(self.parts) - 1), rng
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str] | None:
+        epoch, i = divmod(int(index), self.length)
+        k, rng = self.choose(index)
         part = self.parts[k]
         if isinstance(part, ScriptPlates):
             return part[epoch * part.length + i % part.length]
