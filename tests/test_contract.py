@@ -81,3 +81,27 @@ def test_an_int8_export_is_calibrated_at_the_record_size(unusual, tmp_path):
     path = export(str(unusual), str(tmp_path / "unusual-int8.onnx"), int8=True, check="none", calibration_size=16)
     reading = lprzoo.load(str(path))(torch.zeros(3, 48, 192, dtype=torch.uint8))
     assert isinstance(reading.text, str)
+
+
+def test_a_model_is_trained_at_the_contract_its_record_carries(tmp_path):
+    """`--data.contract` is linked to the model: the batches, the checkpoint's record and the reader all use it."""
+    from lprzoo.cli import run_cli
+    from lprzoo.data.real import RealPlatesDataModule
+
+    write_plates(tmp_path / "plates", 8, size=(160, 48))
+    folder = str(tmp_path / "plates")
+    contract = '{"height": 48, "width": 192, "mean": [0, 0, 0], "std": [1, 1, 1]}'
+    cli = run_cli(["fit", "--model", "lprzoo.CRNNModule", "--model.arch", "test-lightcrnn-tiny",
+                   "--data", "lprzoo.RealPlatesDataModule", "--data.train", folder, "--data.val", folder,
+                   "--data.contract", contract, "--data.num_workers", "0", "--data.batch_size", "4",
+                   "--data.augment", "null", "--trainer.max_steps", "1", "--trainer.limit_val_batches", "1",
+                   "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+                   "--trainer.default_root_dir", str(tmp_path / "run")])  # fmt: skip
+    assert isinstance(cli.datamodule, RealPlatesDataModule)
+    assert tuple(cli.datamodule.datasets["train"].images.shape[-2:]) == UNUSUAL.size
+    assert cli.model.model.mean.flatten().tolist() == [0.0, 0.0, 0.0]  # trained with the contract's normalisation
+    reader = lprzoo.load(str(tmp_path / "run" / "checkpoints" / "last.ckpt"))
+    assert reader.record.input.size == UNUSUAL.size and reader.record.input.std == (1.0, 1.0, 1.0)
+    seen = _shapes_seen(reader.net)
+    reader(sorted((tmp_path / "plates").glob("*.jpg"))[:2])
+    assert seen and all(shape[-2:] == UNUSUAL.size for shape in seen)

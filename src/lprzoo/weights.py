@@ -78,6 +78,7 @@ class RecognizerRecord:
             beam_width=int(hp.get("beam_width", 10)),
             top_n=int(max(top_n) if isinstance(top_n, (list, tuple)) else top_n),
             kind_head=bool(hp.get("kind_head", False)),
+            input=InputContract.from_dict(hp["contract"]) if hp.get("contract") else INPUT,
         )
 
     def build(self) -> nn.Module:

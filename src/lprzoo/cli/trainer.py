@@ -140,6 +140,8 @@ class LprzooCLI(LightningCLI):
         parser.link_arguments("trainer.default_root_dir", "last_checkpoint.dirpath", compute_fn=_checkpoint_dir)
         # the alphabet is declared once, on the data, and linked to the model
         parser.link_arguments("data.init_args.extra_chars", "model.init_args.extra_chars", apply_on="parse")
+        # so is the input contract: the model is trained at the size and layout its record will carry
+        parser.link_arguments("data.init_args.contract", "model.init_args.contract", apply_on="parse")
         parser.add_lightning_class_args(SamplePredictions, "samples")
         parser.add_lightning_class_args(PredictionWriter, "predict_writer")
 

@@ -6,7 +6,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from lprzoo.batch import PlateBatch, PlateCollate
+from lprzoo.batch import INPUT, InputContract, PlateBatch, PlateCollate
 from lprzoo.charset import Charset
 from lprzoo.errors import check_range
 from lprzoo.kinds import UNKNOWN, PlateKind, colour_by_hue, kind_of_label
@@ -36,10 +36,15 @@ class PlateDataModule(pl.LightningDataModule):
         extra_chars: characters beyond the paper's 67; linked to ``model.extra_chars`` by the CLI.
         batch_size: plates per batch (per device under DDP).
         num_workers: DataLoader worker processes.
+        contract: the input contract the plates are made at (size, layout); linked to ``model.contract`` by the
+            CLI, so a model is trained at the contract its record will carry.
     """
 
-    def __init__(self, extra_chars: str = "", batch_size: int = 64, num_workers: int = 2) -> None:
+    def __init__(
+        self, extra_chars: str = "", batch_size: int = 64, num_workers: int = 2, contract: InputContract = INPUT
+    ) -> None:
         super().__init__()
+        self.contract = contract
         check_range("--data.batch_size", batch_size, 1)
         check_range("--data.num_workers", num_workers, 0)
         self.charset = Charset(extra_chars)

@@ -25,6 +25,7 @@ import torch
 from jsonargparse import lazy_instance
 from torch.utils.data import Dataset
 
+from lprzoo.batch import INPUT, InputContract
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.real import PlateImages, RealPlatesDataModule, Sources
 from lprzoo.data.sources import SourceFormat, read_source
@@ -124,14 +125,15 @@ class BlendedDataModule(RealPlatesDataModule):
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
+        contract: InputContract = INPUT,
     ) -> None:
         super().__init__(
             train=train, val=val, test=test, predict=predict, val_fraction=val_fraction, split_seed=split_seed,
             format=format, augment=augment, cache=cache, skip_invalid=skip_invalid, check_plates=check_plates,
-            extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers,
+            extra_chars=extra_chars, batch_size=batch_size, num_workers=num_workers, contract=contract,
         )  # fmt: skip
-        self.save_hyperparameters(ignore=["augment", "render"])
-        self.save_hyperparameters({"render": render.to_dict()})  # plain data: checkpoints are read weights_only
+        self.save_hyperparameters(ignore=["augment", "render", "contract"])
+        self.save_hyperparameters({"render": render.to_dict(), "contract": contract.to_dict()})  # plain data
         self.render = render
         self.train_set: BlendedPlates | None = None
 
@@ -144,7 +146,7 @@ class BlendedDataModule(RealPlatesDataModule):
             s for p in paths
             for s in read_source(p, self.charset, self.hparams.format, self.skips, plates=self.hparams.check_plates)
         ]  # fmt: skip
-        return PlateImages(samples, None, self.hparams.cache, self.skips, name=name)
+        return PlateImages(samples, None, self.hparams.cache, self.skips, name=name, size=self.contract.size)
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -157,7 +159,9 @@ class BlendedDataModule(RealPlatesDataModule):
         weights = [hp.real_weight]
         transforms = [self.augment]
         if hp.render_weight > 0:
-            renders = self.render.plates(max(len(real), 1024), hp.seed, {"blue": 0.6, "yellow": 0.35, "green": 0.05})
+            renders = self.render.plates(
+                max(len(real), 1024), hp.seed, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, self.contract
+            )
             parts.append(renders)
             weights.append(hp.render_weight)
             transforms.append(None)

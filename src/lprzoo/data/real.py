@@ -11,7 +11,7 @@ from jsonargparse import lazy_instance
 from rich.progress import Progress
 from torch.utils.data import Dataset
 
-from lprzoo.batch import INPUT
+from lprzoo.batch import INPUT, InputContract
 from lprzoo.data.augment import PlateAugment
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.images import load_plate
@@ -113,6 +113,7 @@ class RealPlatesDataModule(PlateDataModule):
         skip_invalid: skip and count unusable files instead of stopping at the first one.
         check_plates: reject labels that fit no plate spec (``AB``, ``京A1234``); off for plate kinds with no
             registered spec.
+        extra_chars, batch_size, num_workers, contract: see :class:`~lprzoo.data.base.PlateDataModule`.
     """
 
     def __init__(
@@ -131,10 +132,12 @@ class RealPlatesDataModule(PlateDataModule):
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
+        contract: InputContract = INPUT,
     ) -> None:
-        super().__init__(extra_chars, batch_size, num_workers)
+        super().__init__(extra_chars, batch_size, num_workers, contract)
         check_range("--data.val_fraction", val_fraction, 0.0, 0.9)
-        self.save_hyperparameters(ignore=["augment"])
+        self.save_hyperparameters(ignore=["augment", "contract"])
+        self.save_hyperparameters({"contract": contract.to_dict()})  # plain data: checkpoints are read weights_only
         self.sources = {"train": train, "val": val, "test": test, "predict": predict}
         self.augment = augment
         self.datasets: dict[str, PlateImages] = {}
@@ -162,7 +165,7 @@ class RealPlatesDataModule(PlateDataModule):
     def _dataset(self, split: str, samples: list[Sample], train: bool = False) -> PlateImages:
         transform = self.augment if train else None
         cache = self.hparams.cache and split != "predict"  # predict streams: flat memory for any number of images
-        ds = PlateImages(samples, transform, cache, self._skips(split), name=split)
+        ds = PlateImages(samples, transform, cache, self._skips(split), name=split, size=self.contract.size)
         self._skips(split).report(split)
         if len(ds) == 0:
             raise InvalidSampleError(str(self.sources[split]), f"no usable images for {split}")

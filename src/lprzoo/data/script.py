@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from lprzoo.batch import INPUT, InputContract
 from lprzoo.data.base import PlateDataModule
 from lprzoo.data.real import PlateImages, Sources
 from lprzoo.data.sources import read_source
@@ -27,6 +28,7 @@ class ScriptDataModule(PlateDataModule):
         val_size: plates in the fixed validation set (rendered once, kept in memory).
         test: real plates to test on (any :class:`~lprzoo.data.real.RealPlatesDataModule` source).
         seed: base seed of every rendered plate.
+        extra_chars, batch_size, num_workers, contract: see :class:`~lprzoo.data.base.PlateDataModule`.
     """
 
     def __init__(
@@ -39,19 +41,21 @@ class ScriptDataModule(PlateDataModule):
         extra_chars: str = "",
         batch_size: int = 64,
         num_workers: int = 2,
+        contract: InputContract = INPUT,
     ) -> None:
-        super().__init__(extra_chars, batch_size, num_workers)
-        self.save_hyperparameters(ignore=["render"])
+        super().__init__(extra_chars, batch_size, num_workers, contract)
+        self.save_hyperparameters(ignore=["render", "contract"])
+        self.save_hyperparameters({"contract": contract.to_dict()})
         self.save_hyperparameters({"render": render.to_dict()})  # plain data: checkpoints are read weights_only
         self.render = render
-        self.train_set = render.plates(train_size, seed, PAPER_SPECS)
+        self.train_set = render.plates(train_size, seed, PAPER_SPECS, contract)
         self.val_set: PlateImages | None = None
         self.test_set: PlateImages | None = None
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate") and self.val_set is None and self.hparams.val_size:
             # the training set's renderer settings, so validation plates are drawn the same way
-            renders = self.render.plates(self.hparams.val_size, self.hparams.seed, PAPER_SPECS)
+            renders = self.render.plates(self.hparams.val_size, self.hparams.seed, PAPER_SPECS, self.contract)
             images, texts, paths = zip(*(renders[VAL_EPOCH * renders.length + i] for i in range(renders.length)))
             self.val_set = PlateImages.from_tensors(torch.stack(images), texts, paths)
         if stage == "test":
@@ -59,7 +63,7 @@ class ScriptDataModule(PlateDataModule):
                 raise ValueError("ScriptDataModule: set `test` (real plates) to run test")
             paths = [self.hparams.test] if isinstance(self.hparams.test, str) else self.hparams.test
             samples = [s for p in paths for s in read_source(p, self.charset)]
-            self.test_set = PlateImages(samples, name="test")
+            self.test_set = PlateImages(samples, name="test", size=self.contract.size)
 
     def train_dataloader(self):
         return self.loader(self.train_set, sampler=EpochIndexSampler(self.train_set, self.hparams.seed), drop_last=True)

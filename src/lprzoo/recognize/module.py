@@ -17,7 +17,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from lprzoo.batch import PlateBatch
+from lprzoo.batch import INPUT, InputContract, PlateBatch
 from lprzoo.charset import Charset, CharsetMismatchError
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
@@ -79,6 +79,8 @@ class CRNNModule(pl.LightningModule):
         kind_head: also predict each plate's colour and rows (:mod:`lprzoo.kinds`), trained with cross-entropy on
             the items whose kind the data module knows (renders exactly, photos by label and hue).
         kind_weight: the kind loss's weight beside the CTC loss.
+        contract: the input contract (size, normalisation, layout) the network is trained at, and which its
+            checkpoints and records carry; linked from ``data.contract`` by the CLI.
     """
 
     checkpoint_monitor = ("val/RA", "max")  # the CLI keeps the best checkpoint by this (metric, mode)
@@ -96,9 +98,14 @@ class CRNNModule(pl.LightningModule):
         compile: bool = False,
         kind_head: bool = False,
         kind_weight: float = 0.1,
+        contract: InputContract = INPUT,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "arch"])
+        if isinstance(contract, dict):  # `load_from_checkpoint` passes the saved hyper-parameters back: plain data
+            contract = InputContract.from_dict(contract)
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "arch", "contract"])
+        self.save_hyperparameters({"contract": contract.to_dict()})  # plain data: checkpoints are read weights_only
+        self.contract = contract
         # checkpoints and records keep the architecture as its registered builder call: plain data, which
         # `torch.load(weights_only=True)` reads (an Architecture object would need unpickling)
         name, kwargs = arch.registry_call() if isinstance(arch, Architecture) else (arch, {})
@@ -117,6 +124,9 @@ class CRNNModule(pl.LightningModule):
         self.model = MODELS.get(self.hparams.arch)(num_classes=self.charset.num_classes, **self.hparams.arch_kwargs)
         if self.hparams.get("kind_head"):
             self.model.attach_kind_head(len(COLOURS), len(ROWS))
+        if hasattr(self.model, "set_normalisation"):  # the contract is applied, not only recorded
+            contract = InputContract.from_dict(self.hparams.get("contract") or INPUT.to_dict())
+            self.model.set_normalisation(contract.mean, contract.std)
         if self.hparams.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self._forward = torch.compile(self.model) if self.hparams.compile else self.model
@@ -196,6 +206,12 @@ class CRNNModule(pl.LightningModule):
         data_charset = getattr(datamodule, "charset", None)
         if data_charset is not None:
             self.charset.check_compatible(data_charset, f"the data module {type(datamodule).__name__}")
+        data_contract = getattr(datamodule, "contract", None)
+        if data_contract is not None and data_contract.size != self.contract.size:
+            raise ValueError(
+                f"the data module makes {data_contract.size} plates but the model's contract is {self.contract.size}; "
+                "set data.contract (the CLI links it to model.contract)"
+            )
 
     # ---- forward / loss -------------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor) -> torch.Tensor:
