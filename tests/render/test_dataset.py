@@ -99,7 +99,10 @@ def test_ctrl_c_stops_a_multi_process_render_at_once_and_the_folder_resumes(tmp_
 
     out = tmp_path / "blue"
     command = [sys.executable, "-m", "lprzoo.cli", "render", "--n", "20000", "--out", str(out), "--workers", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal: the child gets the default SIGINT disposition even when this test runs in a
+    # background job, which starts with SIGINT ignored (and children inherit that)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("*.jpg"))) < 50:
         time.sleep(0.2)
