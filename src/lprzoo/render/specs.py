@@ -289,45 +289,34 @@ register_spec(
         rivets=((60.0, 45.0), (380.0, 45.0)),
     )
 )
+# The black plates' look: white characters on black, the standard single row.
+_BLACK = dict(colour="black", size_mm=(440.0, 140.0), background=((18, 18, 20),), text_color=WHITE,
+              rows=(_STANDARD_ROW,), border_color=WHITE)  # fmt: skip
+
 # Hong Kong and Macau cross-border plates: black, 粤Z, 港 or 澳 last.
 register_spec(
     PlateSpec(
         name="black-hk-macau",
-        colour="black",
-        size_mm=(440.0, 140.0),
-        background=((18, 18, 20),),
-        text_color=WHITE,
-        rows=(_STANDARD_ROW,),
+        **_BLACK,
         patterns=(f"粤Z{_SPECIAL_TAIL}[港澳]",),
-        border_color=WHITE,
     )
 )
 # Embassy plate: black, a red 使 first, then six digits (the embassy's code and the vehicle's number).
 register_spec(
     PlateSpec(
         name="black-embassy",
-        colour="black",
-        size_mm=(440.0, 140.0),
-        background=((18, 18, 20),),
-        text_color=WHITE,
-        rows=(_STANDARD_ROW,),
+        **_BLACK,
         patterns=(f"使{DIGIT}{{6}}",),
         char_colors=((0, RED),),
-        border_color=WHITE,
     )
 )
 # Consulate plate: black, a red 领 last.
 register_spec(
     PlateSpec(
         name="black-consulate",
-        colour="black",
-        size_mm=(440.0, 140.0),
-        background=((18, 18, 20),),
-        text_color=WHITE,
-        rows=(_STANDARD_ROW,),
+        **_BLACK,
         patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}领",),
         char_colors=((6, RED),),
-        border_color=WHITE,
     )
 )
 # Emergency-rescue plate: white, a red 应急 in two narrow cells last.
