@@ -15,7 +15,7 @@ repeats) so that each is also a valid Python regex; :mod:`lprzoo.render.rules` c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lprzoo.charset import PROVINCES
 from lprzoo.kinds import COLOURS, PlateKind
@@ -161,6 +161,7 @@ _STANDARD_ROW = Row(top=25.0, height=90.0, widths=(45.0,) * 7, gaps=(12.0, 34.0,
 _STANDARD = f"{PROVINCE}{LETTER}{ALNUM}{{5}}"
 WHITE: RGB = (240, 242, 245)
 BLACK: RGB = (20, 20, 22)
+RED: RGB = (200, 16, 24)
 
 register_spec(
     PlateSpec(
@@ -232,108 +233,54 @@ register_spec(
         text_color=BLACK,
         rows=(_STANDARD_ROW,),
         patterns=(f"{PROVINCE}[A-HJ-Z]{ALNUM}{{4}}警",),  # O: a province's public-security department (粤O)
-        char_colors=((6, (200, 16, 24)),),
+        char_colors=((6, RED),),
         border_color=BLACK,
     )
 )
 
 
 # ---- special plates (GA 36-2018 and its public descriptions; rendered as the standard's layouts, approximately) ----
-RED: RGB = (200, 16, 24)
+# Each is a standard plate with other patterns or colours: a `replace` of it, as a new region's spec would be.
 _SPECIAL_TAIL = f"{ALNUM}{{4}}"  # four serial characters before the special character
 
 # Large new-energy plate: yellow-green, the D/F energy letter last.
 register_spec(
-    PlateSpec(
-        name="green-large",
-        colour="green",
-        size_mm=(480.0, 140.0),
-        background=((226, 222, 70), (70, 190, 100)),
-        text_color=BLACK,
-        rows=(Row(top=25.0, height=90.0, widths=(45.0, 45.0) + (43.0,) * 6, gaps=(9.0, 49.0) + (9.0,) * 5),),
-        patterns=(f"{PROVINCE}{LETTER}{DIGIT}{{5}}[DF]",),
-        separator=None,
-        border_color=None,
-        rivets=((120.0, 12.5), (360.0, 12.5)),
-        emboss=0.15,
+    replace(
+        SPECS.get("green"), name="green-large", background=((226, 222, 70), (70, 190, 100)),
+        patterns=(f"{PROVINCE}{LETTER}{DIGIT}{{5}}[DF]",), pattern_weights=None,
     )
-)
+)  # fmt: skip
 # Learner-driver plate: yellow, 学 in the last cell.
-register_spec(
-    PlateSpec(
-        name="yellow-learner",
-        colour="yellow",
-        size_mm=(440.0, 140.0),
-        background=((238, 182, 18),),
-        text_color=BLACK,
-        rows=(_STANDARD_ROW,),
-        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}学",),
-        border_color=BLACK,
-    )
-)
+register_spec(replace(SPECS.get("yellow"), name="yellow-learner", patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}学",)))
 # Trailer plate: yellow, two rows, 挂 last in the bottom row.
 register_spec(
-    PlateSpec(
-        name="yellow-trailer",
-        colour="yellow",
-        size_mm=(440.0, 220.0),
-        background=((238, 182, 18),),
-        text_color=BLACK,
-        rows=(
-            Row(top=15.0, height=60.0, widths=(80.0, 80.0), gaps=(60.0,)),
-            Row(top=90.0, height=110.0, widths=(65.0,) * 5, gaps=(15.0,) * 4),
-        ),
-        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}挂",),
-        separator=(0, 0),
-        border_color=BLACK,
-        rivets=((60.0, 45.0), (380.0, 45.0)),
-    )
+    replace(SPECS.get("yellow-double"), name="yellow-trailer", patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}挂",))
 )
-# The black plates' look: white characters on black, the standard single row.
-_BLACK = dict(colour="black", size_mm=(440.0, 140.0), background=((18, 18, 20),), text_color=WHITE,
-              rows=(_STANDARD_ROW,), border_color=WHITE)  # fmt: skip
-
-# Hong Kong and Macau cross-border plates: black, 粤Z, 港 or 澳 last.
+# Hong Kong and Macau cross-border plates: white characters on black, 粤Z, 港 or 澳 last.
 register_spec(
-    PlateSpec(
-        name="black-hk-macau",
-        **_BLACK,
+    replace(
+        SPECS.get("blue"), name="black-hk-macau", colour="black", background=((18, 18, 20),),
         patterns=(f"粤Z{_SPECIAL_TAIL}[港澳]",),
     )
-)
+)  # fmt: skip
 # Embassy plate: black, a red 使 first, then six digits (the embassy's code and the vehicle's number).
 register_spec(
-    PlateSpec(
-        name="black-embassy",
-        **_BLACK,
-        patterns=(f"使{DIGIT}{{6}}",),
-        char_colors=((0, RED),),
-    )
+    replace(SPECS.get("black-hk-macau"), name="black-embassy", patterns=(f"使{DIGIT}{{6}}",), char_colors=((0, RED),))
 )
 # Consulate plate: black, a red 领 last.
 register_spec(
-    PlateSpec(
-        name="black-consulate",
-        **_BLACK,
-        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}领",),
+    replace(
+        SPECS.get("black-hk-macau"), name="black-consulate", patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}领",),
         char_colors=((6, RED),),
     )
-)
+)  # fmt: skip
 # Emergency-rescue plate: white, a red 应急 in two narrow cells last.
-register_spec(
-    PlateSpec(
-        name="white-emergency",
-        colour="white",
-        size_mm=(440.0, 140.0),
-        background=((236, 238, 240),),
-        text_color=BLACK,
-        rows=(
-            Row(
-                top=25.0, height=90.0, widths=(45.0,) * 6 + (30.0, 30.0), gaps=(10.0, 30.0, 10.0, 10.0, 10.0, 8.0, 4.0)
-            ),
-        ),
-        patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}应急",),
-        char_colors=((6, RED), (7, RED)),
-        border_color=BLACK,
-    )
+_EMERGENCY_ROW = Row(
+    top=25.0, height=90.0, widths=(45.0,) * 6 + (30.0, 30.0), gaps=(10.0, 30.0) + (10.0,) * 3 + (8.0, 4.0)
 )
+register_spec(
+    replace(
+        SPECS.get("police"), name="white-emergency",
+        rows=(_EMERGENCY_ROW,), patterns=(f"{PROVINCE}{LETTER}{_SPECIAL_TAIL}应急",), char_colors=((6, RED), (7, RED)),
+    )
+)  # fmt: skip
