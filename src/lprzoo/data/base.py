@@ -50,7 +50,15 @@ class PlateDataModule(pl.LightningDataModule):
         self.charset = Charset(extra_chars)
         self.batch_size = batch_size
         self.num_workers = num_workers
-        self.collate = PlateCollate(self.charset, item_kind)
+        self.collate = PlateCollate(self.charset)
+
+    def _collate(self) -> PlateCollate:
+        """The collate of this run: with each item's kind only for a model with a kind head (the look of every photo
+        would otherwise be computed in the loaders for nothing)."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        if model is not None and model.hparams.get("kind_head"):
+            return PlateCollate(self.charset, item_kind)
+        return self.collate
 
     def loader(
         self, dataset: Dataset, shuffle: bool = False, drop_last: bool = False, sampler: Sampler | None = None
@@ -63,6 +71,6 @@ class PlateDataModule(pl.LightningDataModule):
             drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            collate_fn=self.collate,
+            collate_fn=self._collate(),
             pin_memory=False,
         )
