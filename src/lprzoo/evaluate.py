@@ -156,7 +156,7 @@ def evaluate(
     for start in range(0, len(images), reader.batch_size):
         logits, kind_logits = reader.logits_and_kind(images[start : start + reader.batch_size])
         log_probs = (logits / reader.temperature).log_softmax(-1)  # (B, T, K), calibrated as the reader reads
-        predicted_kinds += [str(reader._kind(k)[0]) for k in kind_logits] if kind_logits.shape[1] else []
+        predicted_kinds += [str(reader.kind_of(k)[0]) for k in kind_logits] if kind_logits.shape[1] else []
         greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
         beams = prefix_beam_search(
             log_probs, reader.charset, max(reader.beam_width, 2), max(top_n), grammar=getattr(reader, "grammar", None)

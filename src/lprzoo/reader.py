@@ -282,7 +282,7 @@ class PlateReader:
                 agreement = self.agreement(plates, [p.text for p in predictions])
             out = []
             for k, ((_, name, _), p, r, agree) in enumerate(zip(batch, predictions, raw, agreement)):
-                kind, kind_p = self._kind(kind_logits[k])
+                kind, kind_p = self.kind_of(kind_logits[k])
                 spec = self._spec(p.text, kind)
                 score = p.confidence * (1.0 if agree is None else agree)
                 accepted = None if self.threshold is None else score >= self.threshold
@@ -306,7 +306,7 @@ class PlateReader:
             yield from flush()
 
     @staticmethod
-    def _kind(kind_logits: torch.Tensor) -> tuple[PlateKind | None, float | None]:
+    def kind_of(kind_logits: torch.Tensor) -> tuple[PlateKind | None, float | None]:
         """The kind head's ``(colours + rows,)`` logits -> its most probable kind and that kind's probability."""
         if kind_logits.numel() == 0:
             return None, None
