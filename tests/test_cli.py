@@ -775,6 +775,21 @@ def test_a_verbs_help_imports_no_torch(verb):
     assert probe.stdout.strip().splitlines()[-1] == "False", probe.stdout[-500:] + probe.stderr[-500:]
 
 
+def test_a_lightning_verbs_help_is_kept_once_built(tmp_path):
+    """`lprzoo fit --help` builds its help with Lightning once; the next call prints the same text without torch."""
+    code = (
+        "import sys\nfrom lprzoo.cli import main\nmain(['fit', '--help'])\n"
+        "print('torch imported:', 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "LPRZOO_CACHE": str(tmp_path), "COLUMNS": "100"}
+    first, again = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+                    for _ in range(2))  # fmt: skip
+    assert first.stdout.endswith("torch imported: True\n") and "--trainer.max_epochs" in first.stdout, first.stderr
+    assert again.stdout.endswith("torch imported: False\n"), again.stderr[-500:]
+    assert again.stdout.rsplit("torch", 1)[0] == first.stdout.rsplit("torch", 1)[0]  # the same help
+    assert len(list((tmp_path / "help").glob("fit-*.txt"))) == 1
+
+
 def test_output_piped_into_head_ends_quietly():
     """`lprzoo zoo | head -0`: the pipe closes before the table is written; no traceback, exit 0."""
     proc = subprocess.Popen([*LPRZOO, "zoo", "--markdown", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -155,30 +155,12 @@ def _main(args: list[str]) -> int:
         print_help()
         return 0
     try:
-        if args[0] in COMMANDS:
-            from jsonargparse import auto_cli
+        if args[-1] in ("-h", "--help"):  # `lprzoo fit --help`: kept once built, so it needs no Lightning import
+            from lprzoo.cli import help_cache
 
-            fn = COMMANDS[args[0]]
-            if isinstance(fn, str):  # "module:name": the real function, so --help shows its documented arguments
-                import importlib
-
-                module, name = fn.split(":")
-                fn = getattr(importlib.import_module(module), name)
-            auto_cli(fn, args=args[1:])
-        else:
-            from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-            from lprzoo.cli.trainer import run_cli
-
-            try:
-                run_cli([args[0], *_resolve_model_args(args[1:])])
-            except MisconfigurationException as e:  # Lightning's own check of a setting (e.g. max_steps -5)
-                raise LprzooError(str(e)) from None
-            except (ValueError, TypeError) as e:  # jsonargparse wraps what a class raised while it was built
-                cause = _wrapped_user_error(e)
-                if cause is None:
-                    raise
-                raise cause from None
+            if help_cache.asks_help_only(args):
+                return help_cache.print_help(args[0], lambda: _run_verb(args))
+        _run_verb(args)
     except LprzooError as e:
         message = str(e).strip()
         if "Traceback (most recent call last)" in message:  # re-raised from a loader worker: keep its last line
@@ -199,6 +181,34 @@ def _main(args: list[str]) -> int:
         log.error("interrupted")
         return 130
     return 0
+
+
+def _run_verb(args: list[str]) -> None:
+    """Run ``lprzoo VERB ...``: a plain function's verb through jsonargparse, the others through LightningCLI."""
+    if args[0] in COMMANDS:
+        from jsonargparse import auto_cli
+
+        fn = COMMANDS[args[0]]
+        if isinstance(fn, str):  # "module:name": the real function, so --help shows its documented arguments
+            import importlib
+
+            module, name = fn.split(":")
+            fn = getattr(importlib.import_module(module), name)
+        auto_cli(fn, args=args[1:], prog=f"lprzoo {args[0]}")
+    else:
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+        from lprzoo.cli.trainer import run_cli
+
+        try:
+            run_cli([args[0], *_resolve_model_args(args[1:])])
+        except MisconfigurationException as e:  # Lightning's own check of a setting (e.g. max_steps -5)
+            raise LprzooError(str(e)) from None
+        except (ValueError, TypeError) as e:  # jsonargparse wraps what a class raised while it was built
+            cause = _wrapped_user_error(e)
+            if cause is None:
+                raise
+            raise cause from None
 
 
 def __getattr__(name: str) -> Any:  # PEP 562: the Lightning side, for code that imported it from here
