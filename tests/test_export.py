@@ -39,9 +39,17 @@ def test_fp32_round_trip_matches_torch_and_carries_the_record(tiny, tmp_path):
 def test_int8_export_is_quantized_and_reads(tiny, tmp_path, lstm):
     path = export(str(tiny), str(tmp_path / "tiny-int8.onnx"), int8=True, lstm=lstm, calibration_real=None,
                   calibration_size=32)  # fmt: skip
-    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    graph = onnx.load(str(path)).graph
+    ops = {n.op_type for n in graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     assert ("DynamicQuantizeLSTM" in ops) == (lstm == "dynamic")
+    # the two ends stay fp32 (export.runtime.fp32_ends): their weights are plain initializers, not dequantized
+    dequantized = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    linear = [n for n in graph.node if n.op_type in ("Conv", "MatMul", "Gemm")]
+    first_conv, classifier = linear[0], next(n for n in linear if n.name.endswith("head/fc/MatMul"))
+    assert first_conv.op_type == "Conv" and not dequantized & set(first_conv.input[:2])  # image and weights
+    assert not dequantized & set(classifier.input[:2])
+    assert any(dequantized & set(n.input[:2]) for n in linear[1:-1])  # the ones between are int8
     reading = lprzoo.load(str(path))(np.zeros((48, 160, 3), dtype=np.uint8))
     assert isinstance(reading.text, str)
 
@@ -121,7 +129,7 @@ def test_a_tampered_or_swapped_cached_export_is_exported_again_never_served(tiny
 
     plates = torch.randint(0, 255, (4, 3, 48, 160), dtype=torch.uint8)
     expected = [r.text for r in lprzoo.load(str(tiny), runtime="onnx")(plates)]
-    (cached,) = (cache_dir() / "onnx").glob("*-onnx.onnx")
+    (cached,) = (cache_dir() / "onnx").glob("*-onnx-v*.onnx")
     data = bytearray(cached.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
     cached.write_bytes(bytes(data))

@@ -362,11 +362,11 @@ def _onnx_file(source: str | Path, runtime: Runtime) -> Path:
     making the same entry take turns (:func:`lprzoo.folders.exclusive`), and :func:`lprzoo.export.export` writes
     through a temporary file, so a killed export leaves no entry behind.
     """
-    from lprzoo.export import export
+    from lprzoo.export import EXPORT_FORMAT, export
     from lprzoo.folders import atomic_write_text, exclusive
     from lprzoo.hub import cache_dir, sha256_file, source_sha256, verified
 
-    target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}.onnx"
+    target = cache_dir() / "onnx" / f"{source_sha256(source)[:16]}-{runtime}-v{EXPORT_FORMAT}.onnx"
     stamp = target.with_name(target.name + ".sha256")
     with exclusive(target.with_name(target.name + ".lock")):
         if target.is_file() and stamp.is_file() and verified(target, stamp.read_text().strip()):

@@ -17,6 +17,10 @@ from typing import Any, Literal
 
 from lprzoo.errors import LprzooError
 
+# what an export writes; a cached export of an older format is exported again (2: int8 keeps the first convolution
+# and the output layers in fp32, runtime.fp32_ends)
+EXPORT_FORMAT = 2
+
 # the verb's options are read without torch (`lprzoo export --help` answers at once); the work is in .runtime
 _RUNTIME = ("OnnxNet", "read_onnx_record", "quantize_int8")
 
@@ -46,7 +50,8 @@ def export(
     Args:
         model: the recognizer to export.
         out: the ``.onnx`` path; default ``runs/export/<model>[-int8].onnx``.
-        int8: also quantize (static QDQ, per-channel) and write the int8 model at ``out``.
+        int8: also quantize (static QDQ, per-channel; the first convolution and the output layers stay fp32) and
+            write the int8 model at ``out``.
         lstm: with ``int8``: quantize the LSTMs dynamically (the default: what ``runtime="onnx-int8"`` runs, the
             fastest at the same RA in docs/benchmarks.md) or keep them in fp32.
         opset: ONNX opset.
