@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lprzoo.layout import row_boundary, side_by_side, to_input
+from lprzoo.layout import row_boundary, side_by_side, text_columns, to_input
 from lprzoo.render.dataset import item_rng
 from lprzoo.render.renderer import PlateRenderer
 
@@ -37,14 +37,35 @@ def test_rows_side_by_side_fill_the_contract_size_top_row_first():
     assert to_input(crop, 48, 160).shape == (48, 160, 3)
 
 
+@pytest.mark.parametrize("layout", ["rows", "rows-tight"])
 @pytest.mark.parametrize("degradations", ["none", "default"])
-def test_the_renderer_splits_a_double_row_plate_as_the_reader_splits_a_photo(degradations):
-    # the renderer's "rows" image is its photo of the plate (a crop of the plate's own shape) through to_input
-    rows, text = PlateRenderer("yellow-double", degradations, layout="rows").sample(item_rng(0, 5))
+def test_the_renderer_splits_a_double_row_plate_as_the_reader_splits_a_photo(degradations, layout):
+    # the renderer's rows image is its photo of the plate (a crop of the plate's own shape) through to_input
+    rows, text = PlateRenderer("yellow-double", degradations, layout=layout).sample(item_rng(0, 5))
     photo, same = PlateRenderer("yellow-double", degradations, height=96, width=192, layout="single").sample(
         item_rng(0, 5)
     )
     assert text == same and rows.shape == (48, 160, 3)
-    np.testing.assert_array_equal(rows, to_input(photo, 48, 160, "double"))
+    np.testing.assert_array_equal(rows, to_input(photo, 48, 160, "double", layout))
     squeezed, _ = PlateRenderer("yellow-double", degradations, layout="single").sample(item_rng(0, 5))
     assert np.abs(squeezed.astype(int) - rows).mean() > 20  # the old layout squeezes the whole plate instead
+
+
+def test_the_top_row_is_trimmed_to_its_text_not_to_the_plates_edges():
+    row = np.full((40, 200, 3), 200, np.uint8)  # a light plate row ...
+    row[:, :12], row[:, -12:] = 20, 20  # ... between dark background, whose edges are single strong columns
+    for x in range(70, 130, 6):  # strokes of two glyphs in the middle
+        row[8:32, x : x + 2] = 0
+    x0, x1 = text_columns(row)
+    assert 12 < x0 <= 70 and 130 <= x1 < 188  # every stroke kept, the plate's edges left out
+    assert x1 - x0 < 0.65 * 200
+
+
+def test_a_tight_layout_gives_the_province_glyph_more_width():
+    photo, _ = PlateRenderer("yellow-double", "none", height=96, width=192, layout="single").sample(item_rng(0, 2))
+    top = photo[: row_boundary(photo)]
+    x0, x1 = text_columns(top)
+    assert x1 - x0 < 0.8 * top.shape[1]  # the trimmed row is narrower, so its glyphs are scaled wider
+    whole, tight = to_input(photo, 48, 160, "double", "rows"), to_input(photo, 48, 160, "double", "rows-tight")
+    assert np.abs(whole[:, 69:].astype(int) - tight[:, 69:]).max() == 0  # the bottom row is the same
+    assert np.abs(whole[:, :69].astype(int) - tight[:, :69]).mean() > 10

@@ -14,7 +14,7 @@ import torch
 
 from lprzoo.charset import Charset
 
-LAYOUTS = ("single", "rows")
+LAYOUTS = ("single", "rows", "rows-tight")
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class InputContract:
 
     ``layout`` says how a plate becomes that image (:mod:`lprzoo.layout`): ``"single"`` resizes every crop whole;
     ``"rows"`` places a double-row plate's rows side by side, top row first, and reads a crop narrower than
-    ``double_row_aspect`` (width / height) both ways, keeping the more confident reading.  Records saved before
-    layouts existed read as ``"single"``.
+    ``double_row_aspect`` (width / height) both ways, keeping the more confident reading; ``"rows-tight"`` (the
+    default) does the same with the top row trimmed to its text.  Records saved before layouts existed read as
+    ``"single"``.
     """
 
     height: int = 48
@@ -36,8 +37,13 @@ class InputContract:
     value_range: tuple[float, float] = (0.0, 1.0)
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    layout: str = "rows"
+    layout: str = "rows-tight"
     double_row_aspect: float = 2.6
+
+    @property
+    def splits_rows(self) -> bool:
+        """Whether a double-row plate's rows go side by side (``"rows"``, ``"rows-tight"``)."""
+        return self.layout != "single"
 
     @property
     def size(self) -> tuple[int, int]:

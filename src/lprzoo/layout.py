@@ -6,6 +6,12 @@ row.  :func:`side_by_side` finds the gap between the rows (:func:`row_boundary`:
 gradients, the row between 15 % and 55 % of the height that is quietest against the text on both sides of it, not a
 fixed fraction) and places the top row left of the bottom row, each scaled to the input height.  The renderer, the
 data loaders and the reader all call it.
+
+The top row holds two characters spread over the plate's width, so scaled whole into its share of the input they
+come out ~3.5 times narrower than they are tall (GA 36's province glyph is wider than tall).  Under the
+``"rows-tight"`` layout the top row is first trimmed to the columns its text covers (:func:`text_columns`, from the
+plate's own vertical strokes), which gives the province glyph about 1.6 times the width; ``"rows"`` scales it whole
+(the layout of readers trained before).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from PIL import Image
 TOP_SHARE = 3 / 7  # the top row (2 large characters) gets 3/7 of the width, the bottom row (5) the rest
 SEARCH = (0.15, 0.55)  # where the gap between the rows lies, as a share of the height (GA 36: ~0.37)
 BAND = 0.2  # the text rows looked at on each side of a candidate gap, as a share of the height
+TEXT_LEVEL = 0.25  # a column holds text where its smoothed stroke energy is at least this share of the peak
+TEXT_MARGIN = 0.08  # kept on each side of the text found, as a share of the width (blur and a loose estimate)
+MIN_TEXT = 0.4  # the trimmed top row is never narrower than this share of the plate's width
 
 
 def row_boundary(image: np.ndarray) -> int:
@@ -37,19 +46,45 @@ def row_boundary(image: np.ndarray) -> int:
     return max(1, min(h - 1, round((int(np.argmax(contrast)) + lo + 0.5) * h / 64)))
 
 
-def side_by_side(image: np.ndarray, height: int, width: int, top_share: float = TOP_SHARE) -> np.ndarray:
-    """A double-row plate ``uint8 (h, w, 3)`` -> ``uint8 (height, width, 3)``: top row left, bottom row right."""
+def text_columns(row: np.ndarray) -> tuple[int, int]:
+    """The columns ``[x0, x1)`` of a plate row ``uint8 (h, w, 3)`` that its text covers, with a margin.
+
+    Text is where vertical strokes are dense: the profile of horizontal gradients over the row's middle, smoothed
+    over about a glyph's width so that a lone plate edge or rivet stays below :data:`TEXT_LEVEL` of the peak.
+    """
+    h, w = row.shape[:2]
+    gray = np.asarray(Image.fromarray(row).convert("L").resize((96, 24), Image.BILINEAR), np.float32)
+    energy = np.abs(np.diff(gray, axis=1))[5:19].mean(0)  # (95,): the middle rows, clear of the plate's frame
+    smooth = np.convolve(energy, np.ones(9) / 9, mode="same")
+    on = np.flatnonzero(smooth >= TEXT_LEVEL * smooth.max()) if smooth.max() > 0 else np.array([0, 94])
+    centre, half = (on[0] + on[-1] + 1) / 2 / 95, (on[-1] + 1 - on[0]) / 2 / 95 + TEXT_MARGIN
+    half = max(half, MIN_TEXT / 2)
+    return max(0, round((centre - half) * w)), min(w, max(1, round((centre + half) * w)))
+
+
+def side_by_side(
+    image: np.ndarray, height: int, width: int, top_share: float = TOP_SHARE, tight: bool = False
+) -> np.ndarray:
+    """A double-row plate ``uint8 (h, w, 3)`` -> ``uint8 (height, width, 3)``: top row left, bottom row right; with
+    ``tight``, the top row trimmed to its text first (:func:`text_columns`)."""
     b = row_boundary(image)
     top_w = max(1, round(width * top_share))
-    top = Image.fromarray(image[:b]).resize((top_w, height), Image.BILINEAR, reducing_gap=2.0)
+    top_row = image[:b]
+    if tight:
+        x0, x1 = text_columns(top_row)
+        top_row = top_row[:, x0:x1]
+    top = Image.fromarray(np.ascontiguousarray(top_row)).resize((top_w, height), Image.BILINEAR, reducing_gap=2.0)
     bottom = Image.fromarray(image[b:]).resize((width - top_w, height), Image.BILINEAR, reducing_gap=2.0)
     return np.concatenate([np.asarray(top), np.asarray(bottom)], axis=1)
 
 
-def to_input(image: np.ndarray, height: int, width: int, rows: str = "single") -> np.ndarray:
-    """A plate crop ``uint8 (h, w, 3)`` -> the recognizer's ``uint8 (height, width, 3)`` for a plate of ``rows``."""
+def to_input(
+    image: np.ndarray, height: int, width: int, rows: str = "single", layout: str = "rows-tight"
+) -> np.ndarray:
+    """A plate crop ``uint8 (h, w, 3)`` -> the recognizer's ``uint8 (height, width, 3)`` for a plate of ``rows``, under
+    the contract's ``layout``."""
     if rows == "double":
-        return side_by_side(image, height, width)
+        return side_by_side(image, height, width, tight=layout == "rows-tight")
     if image.shape[:2] == (height, width):
         return image
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR, reducing_gap=2.0))

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lprzoo.batch import INPUT
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import Sample
 from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
@@ -75,18 +76,20 @@ class PlateReading:
         return asdict(self)
 
 
-def plate_tensor(image: ImageLike, height: int, width: int, rows: str = "single") -> tuple[torch.Tensor, str]:
+def plate_tensor(
+    image: ImageLike, height: int, width: int, rows: str = "single", layout: str = INPUT.layout
+) -> tuple[torch.Tensor, str]:
     """Any supported image -> ``uint8 (3, height, width)`` and a name for it; a ``"double"``-row plate with its rows
-    side by side (:mod:`lprzoo.layout`)."""
+    side by side under the contract's ``layout`` (:mod:`lprzoo.layout`)."""
     from PIL import Image
 
     if isinstance(image, (str, Path)):
         path = Path(image).expanduser()
         if not path.is_file():
             raise LprzooError(f"{path}: no such image file")
-        return load_plate(Sample(str(path)), height, width, rows), str(path)
+        return load_plate(Sample(str(path)), height, width, rows, layout), str(path)
     if isinstance(image, Image.Image):
-        return pil_to_plate(image, height, width, rows), "<PIL>"
+        return pil_to_plate(image, height, width, rows, layout), "<PIL>"
     if isinstance(image, np.ndarray):
         if image.size == 0:
             raise LprzooError(f"an empty image ({image.shape}) holds no plate")
@@ -94,7 +97,7 @@ def plate_tensor(image: ImageLike, height: int, width: int, rows: str = "single"
             raise LprzooError(f"a numpy image must be HWC uint8 (1, 3 or 4 channels), got {image.shape} {image.dtype}")
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
-        return pil_to_plate(Image.fromarray(np.ascontiguousarray(image)), height, width, rows), "<array>"
+        return pil_to_plate(Image.fromarray(np.ascontiguousarray(image)), height, width, rows, layout), "<array>"
     if isinstance(image, torch.Tensor):
         x = image.detach().cpu()
         if x.ndim != 3 or x.shape[0] not in (1, 3):
@@ -109,7 +112,7 @@ def plate_tensor(image: ImageLike, height: int, width: int, rows: str = "single"
             x = x.clamp(0, 255) if x.max() > 1.0 + 1e-3 else x.clamp(0, 1) * 255
         if rows == "double":
             whole = x.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()  # (H, W, 3)
-            return pil_to_plate(Image.fromarray(np.ascontiguousarray(whole)), height, width, rows), "<tensor>"
+            return pil_to_plate(Image.fromarray(np.ascontiguousarray(whole)), height, width, rows, layout), "<tensor>"
         x = torch.nn.functional.interpolate(x[None], (height, width), mode="bilinear", antialias=True)[0]
         return x.round().clamp(0, 255).to(torch.uint8), "<tensor>"
     raise LprzooError(
@@ -254,8 +257,8 @@ class PlateReader:
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
         """Stream readings batch by batch (flat memory over any number of images).
 
-        Under the ``"rows"`` layout a crop narrower than the contract's ``double_row_aspect`` is also read with its
-        rows side by side (:mod:`lprzoo.layout`), and the more confident reading is kept.
+        Under the ``"rows"`` and ``"rows-tight"`` layouts a crop narrower than the contract's ``double_row_aspect``
+        is also read with its rows side by side (:mod:`lprzoo.layout`), and the more confident reading is kept.
         """
         contract = self.record.input
         batch: list[tuple[torch.Tensor, str, torch.Tensor | None]] = []
@@ -297,8 +300,8 @@ class PlateReader:
         for image in images:
             plate, name = plate_tensor(image, contract.height, contract.width)
             double = None
-            if contract.layout == "rows" and image_aspect(image) < contract.double_row_aspect:
-                double = plate_tensor(image, contract.height, contract.width, "double")[0]
+            if contract.splits_rows and image_aspect(image) < contract.double_row_aspect:
+                double = plate_tensor(image, contract.height, contract.width, "double", contract.layout)[0]
             batch.append((plate, name, double))
             if len(batch) == self.batch_size:
                 yield from flush()

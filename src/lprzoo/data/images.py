@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lprzoo.batch import INPUT
 from lprzoo.data.sources import InvalidSampleError, Sample
 from lprzoo.folders import printable
-from lprzoo.layout import side_by_side
+from lprzoo.layout import to_input
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,16 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def pil_to_plate(
-    img: Image.Image, height: int = INPUT.height, width: int = INPUT.width, rows: str = "single"
+    img: Image.Image,
+    height: int = INPUT.height,
+    width: int = INPUT.width,
+    rows: str = "single",
+    layout: str = INPUT.layout,
 ) -> torch.Tensor:
     """A PIL image of a plate crop -> ``uint8 (3, height, width)`` RGB, resized as training crops are; a
-    ``"double"``-row plate with its rows side by side (:func:`lprzoo.layout.side_by_side`)."""
+    ``"double"``-row plate with its rows side by side under the contract's ``layout`` (:mod:`lprzoo.layout`)."""
     if rows == "double":
-        plate = side_by_side(np.asarray(_to_rgb(img), dtype=np.uint8), height, width)
+        plate = to_input(np.asarray(_to_rgb(img), dtype=np.uint8), height, width, rows, layout)
     else:
         plate = np.asarray(_to_rgb(img).resize((width, height), Image.BILINEAR, reducing_gap=2.0), dtype=np.uint8)
     return torch.from_numpy(plate.copy()).permute(2, 0, 1)  # (3, H, W)
@@ -78,7 +82,11 @@ def upright_size(path: str) -> tuple[int, int]:
 
 
 def load_plate(
-    sample: Sample, height: int = INPUT.height, width: int = INPUT.width, rows: str = "single"
+    sample: Sample,
+    height: int = INPUT.height,
+    width: int = INPUT.width,
+    rows: str = "single",
+    layout: str = INPUT.layout,
 ) -> torch.Tensor:
     """Decode, turn upright by the EXIF orientation, convert to RGB (grayscale, RGBA, palette, 16-bit and float
     images included), rectify CCPD corners and resize (a ``"double"``-row plate: its rows side by side); warn when
@@ -104,7 +112,7 @@ def load_plate(
                 out = [(0, 0), (width * 4, 0), (width * 4, height * 4), (0, height * 4)]
                 coeffs = _perspective_coeffs(sample.corners, out)
                 img = img.transform((width * 4, height * 4), Image.Transform.PERSPECTIVE, coeffs, Image.BILINEAR)
-            return pil_to_plate(img, height, width, rows)
+            return pil_to_plate(img, height, width, rows, layout)
     except Image.DecompressionBombError as e:  # PIL's guard against images that would exhaust memory
         raise InvalidSampleError(sample.path, f"too large to be a plate crop: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:

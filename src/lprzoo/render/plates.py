@@ -37,8 +37,8 @@ class ScriptPlates(Dataset):
         cjk_fonts: fonts for the province glyph, one per plate; ``None``: the renderer's default (one font).
         cjk_jitter: stroke and size variation of the province glyph (:class:`~lprzoo.render.fonts.GlyphJitter`).
         size: ``(height, width)`` of the plates: the recognizer's input contract.
-        layout: the contract's layout (:mod:`lprzoo.layout`): ``"rows"`` places a double-row plate's rows side by
-            side.
+        layout: the contract's layout (:mod:`lprzoo.layout`): ``"rows"`` and ``"rows-tight"`` place a double-row
+            plate's rows side by side.
     """
 
     def __init__(

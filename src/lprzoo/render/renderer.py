@@ -74,9 +74,10 @@ class PlateRenderer:
             uniformly (the default mixes six narrow faces, see :data:`~lprzoo.render.fonts.DEFAULT_LATIN_FONTS`).
         cjk_jitter: per-plate stroke and size variation of the province glyph
             (:class:`~lprzoo.render.fonts.GlyphJitter`); ``None`` draws the face as it is.
-        layout: the input contract's layout (:mod:`lprzoo.layout`): with ``"rows"``, a double-row plate is drawn as
-            a crop of its own shape (``2 * height`` high) and its rows are placed side by side, as the reader places
-            a photo's; with ``"single"`` it is squeezed into ``height`` x ``width`` whole.
+        layout: the input contract's layout (:mod:`lprzoo.layout`): with ``"rows"`` or ``"rows-tight"``, a
+            double-row plate is drawn as a crop of its own shape (``2 * height`` high) and its rows are placed side
+            by side, as the reader places a photo's; with ``"single"`` it is squeezed into ``height`` x ``width``
+            whole.
 
     Example:
         >>> r = PlateRenderer("blue")
@@ -107,7 +108,7 @@ class PlateRenderer:
         self.cjk_fonts = _font_list(cjk_fonts, "cjk_fonts")
         self._cjk_variants = cjk_jitter.variants if cjk_jitter is not None else [(0, 1.0, 1.0)]
         # a double-row plate is drawn as a photo twice the input height (its rows are placed side by side later)
-        self._split = layout == "rows" and self.spec.kind.rows == "double"
+        self._split = layout != "single" and self.spec.kind.rows == "double"
         self.px_per_mm = oversample * height * (2 if self._split else 1) / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
@@ -235,7 +236,7 @@ class PlateRenderer:
             borderValue=tuple(float(v) for v in background),
         )
         img = self.degradations.photometric(img, rng)
-        return to_input(img, self.height, self.width, "double") if self._split else img
+        return to_input(img, self.height, self.width, "double", self.layout) if self._split else img
 
     def sample_text(self, rng: np.random.Generator) -> str:
         """A random valid label for this spec (see :func:`lprzoo.render.rules.sample_plate_text`)."""
