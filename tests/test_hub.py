@@ -243,3 +243,14 @@ def test_a_second_record_claiming_an_entry_name_is_not_served(weights, tmp_path,
     monkeypatch.setenv("LPRZOO_ZOO", str(zoo))
     assert zoo_records()["tiny"].file == "tiny.safetensors"  # tiny.yaml is the entry, whatever sorts first
     assert "0-first-in-order.yaml and tiny.yaml both name 'tiny'; tiny.yaml is served" in caplog.text
+
+
+def test_a_zoo_record_written_and_read_back_is_the_same_record(tmp_path):
+    """The one writer drops only what is at its default: an empty extra alphabet ('') is a fact and stays."""
+    from lprzoo.hub import ZooRecord
+
+    record = ZooRecord(name="r", kind="recognizer", file="r.safetensors", sha256="0" * 64, arch="lightcrnn-1.2",
+                       charset_extra="", metrics={"real/val": {"RA": 0.9}}, notes="n")  # fmt: skip
+    again = ZooRecord.read(record.write(tmp_path))
+    assert again == record and again.charset_extra == ""
+    assert "generator" not in (tmp_path / "r.yaml").read_text(encoding="utf-8")  # defaults are left out

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import urllib.request
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +163,14 @@ class ZooRecord:
             raise LprzooError(f"{path}: a malformed zoo record ({e})") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The YAML form: ``name``, ``kind``, ``weights: {file, sha256, url}``, then every field that is set."""
+        """The YAML form: ``name``, ``kind``, ``weights: {file, sha256, url}``, then every field that is set (not at
+        its default: ``charset_extra: ''``, no extra characters, is kept; ``None``, not recorded, is left out)."""
         out: dict[str, Any] = {"name": self.name, "kind": self.kind,
                                "weights": {"file": self.file, "sha256": self.sha256, "url": self.url}}  # fmt: skip
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name not in ("name", "kind", "file", "sha256", "url", "extra") and value not in (None, "", {}, 0):
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            if f.name not in ("name", "kind", "file", "sha256", "url", "extra") and value != default:
                 out[f.name] = value
         return {**out, **self.extra}
 
