@@ -33,7 +33,7 @@ def _images(pattern: str) -> list[Path]:
 
 def explain(
     images: str,
-    model: str = "lightcrnn-1.2-adapt-auto",
+    model: str = "lightcrnn-1.2-every-plate",
     out: str = "runs/explain",
     top_n: int = 5,
     min_precision: float | None = None,
