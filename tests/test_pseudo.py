@@ -18,7 +18,7 @@ def test_pseudo_labels_keep_only_confident_grammatical_readings(tmp_path, plate_
         [("皖A12345", 0.95), ("皖A12345", 0.5), ("AB", 0.99)] + [("苏E1234X", 0.97)] * (len(files) - 3)
     )  # a valid plate, a doubtful one, a non-plate, then confident valid readings
 
-    def decode(self, log_probs):
+    def decode(self, log_probs, top_n=None, kind_logits=None, beam_width=None):
         from lprzoo.decode import Prediction
 
         out = []

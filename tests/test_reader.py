@@ -160,6 +160,30 @@ def test_a_model_with_a_kind_head_says_each_plates_kind(tmp_path, plate_folder):
     assert plain.kind is None and plain.colour is None and plain.kind_confidence is None
 
 
+def test_a_plates_readings_keep_to_the_kind_its_head_is_sure_of(tmp_path):
+    """A blue plate whose CTC output spells eight characters (a green plate's length) reads as a blue plate: every
+    alternative has seven characters; a head that is unsure leaves every spec open."""
+    from lprzoo.kinds import COLOURS, ROWS
+    from lprzoo.render.rules import plate_spec_of
+
+    reader = _tiny_reader(tmp_path, kind_head=True, extra_chars="")
+    text = "浙ADD3827"  # the green small-car pattern; as a blue plate one character too many
+    log_probs = torch.full((1, 2 * len(text) + 2, len(reader.charset.chars) + 1), 1e-4)
+    for t, ch in enumerate(text):
+        log_probs[0, 2 * t + 1, reader.charset.encode(ch)[0]] = 0.8  # each character, then a likely blank
+    log_probs[0, ::2, 0] = 1.0
+    log_probs = (log_probs / log_probs.sum(-1, keepdim=True)).log()  # (1, T, K)
+    sure_blue = torch.tensor(
+        [[9.0 if c == "blue" else 0.0 for c in COLOURS] + [9.0 if r == "single" else 0.0 for r in ROWS]]
+    )
+    unsure = torch.zeros_like(sure_blue)
+    (blue,) = reader.decode(log_probs, top_n=3, kind_logits=sure_blue)
+    (any_spec,) = reader.decode(log_probs, top_n=3, kind_logits=unsure)
+    assert any_spec.text == text
+    assert len(blue.text) == 7 and plate_spec_of(blue.text) == "blue"
+    assert blue.topn and all(plate_spec_of(t, ("blue", "yellow")) for t, _ in blue.topn)
+
+
 def test_a_crop_shaped_like_a_double_row_plate_is_also_read_with_its_rows_side_by_side(tmp_path):
     from lprzoo.batch import InputContract
 

@@ -9,6 +9,7 @@ small numpy prefix beam search with per-step pruning is fast enough (see ``bench
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -51,11 +52,13 @@ class PlateGrammar:
     complete_ok: Callable[[str], bool]
 
 
-def plate_grammar() -> PlateGrammar:
-    """Every registered plate spec's grammar (:mod:`lprzoo.render.rules`), for a grammar-constrained beam."""
+@functools.lru_cache(maxsize=32)
+def plate_grammar(specs: tuple[str, ...] | None = None) -> PlateGrammar:
+    """The grammar of every registered plate spec, or of ``specs`` (e.g. one plate kind's,
+    :func:`lprzoo.render.rules.specs_of_kind`), for a grammar-constrained beam (:mod:`lprzoo.render.rules`)."""
     from lprzoo.render.rules import is_plate_prefix, plate_spec_of
 
-    return PlateGrammar(is_plate_prefix, lambda text: plate_spec_of(text) is not None)
+    return PlateGrammar(lambda text: is_plate_prefix(text, specs), lambda text: plate_spec_of(text, specs) is not None)
 
 
 def greedy_decode(log_probs: torch.Tensor, charset: Charset) -> list[Prediction]:

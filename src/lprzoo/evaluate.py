@@ -32,7 +32,7 @@ from torch import Tensor
 from lprzoo.batch import INPUT, InputContract
 from lprzoo.calibration import confidence_figures
 from lprzoo.charset import PROVINCES
-from lprzoo.decode import greedy_decode, prefix_beam_search
+from lprzoo.decode import greedy_decode
 from lprzoo.kinds import PlateKind, colour_by_hue
 from lprzoo.metrics import PlateMetrics
 from lprzoo.weights import RecognizerRecord
@@ -158,9 +158,8 @@ def evaluate(
         log_probs = (logits / reader.temperature).log_softmax(-1)  # (B, T, K), calibrated as the reader reads
         predicted_kinds += [str(reader.kind_of(k)[0]) for k in kind_logits] if kind_logits.shape[1] else []
         greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
-        beams = prefix_beam_search(
-            log_probs, reader.charset, max(reader.beam_width, 2), max(top_n), grammar=getattr(reader, "grammar", None)
-        )  # top-N as the reader gives them: plates only, unless the reader was loaded with grammar=False
+        # top-N as the reader gives them: plates of the predicted kind, unless the reader was loaded with grammar=False
+        beams = reader.decode(log_probs, max(top_n), kind_logits, beam_width=max(reader.beam_width, 2))
         batch_labels = labels[start : start + reader.batch_size]
         metrics.update(greedy, batch_labels, [[t for t, _ in b.topn] for b in beams])
         predictions += greedy

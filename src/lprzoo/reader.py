@@ -20,13 +20,22 @@ from torch import nn
 from lprzoo.batch import INPUT
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import Sample
-from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search, text_probabilities
+from lprzoo.decode import (
+    PlateGrammar,
+    Prediction,
+    greedy_decode,
+    plate_grammar,
+    prefix_beam_search,
+    text_probabilities,
+)
 from lprzoo.errors import LprzooError
 from lprzoo.folders import list_images
 from lprzoo.kinds import COLOURS, ROWS, PlateKind
 from lprzoo.weights import RecognizerRecord, load_recognizer
 
 log = logging.getLogger(__name__)
+
+KIND_GRAMMAR_MIN = 0.9  # the kind head's probability from which a plate's readings keep to its kind's specs
 
 ImageLike = Union[str, Path, "Image.Image", np.ndarray, torch.Tensor]  # noqa: F821
 
@@ -247,12 +256,36 @@ class PlateReader:
             votes += np.array([a == b for a, b in zip(seen, texts)])
         return (votes / max(self.views, 1)).tolist()
 
-    def decode(self, log_probs: torch.Tensor, top_n: int | None = None) -> list[Prediction]:
-        """Readings of ``(B, T, K)`` log-probabilities, with the reader's top-N (or ``top_n``) alternatives."""
-        if self.beam_width > 1:
-            n = self.top_n if top_n is None else top_n
-            return prefix_beam_search(log_probs, self.charset, self.beam_width, n, grammar=self.grammar)
-        return greedy_decode(log_probs, self.charset)
+    def decode(
+        self,
+        log_probs: torch.Tensor,
+        top_n: int | None = None,
+        kind_logits: torch.Tensor | None = None,
+        beam_width: int | None = None,
+    ) -> list[Prediction]:
+        """Readings of ``(B, T, K)`` log-probabilities, with the reader's top-N (or ``top_n``) alternatives.
+
+        With ``kind_logits`` ``(B, colours + rows)`` of a kind head, a plate whose kind the head gives at least
+        :data:`KIND_GRAMMAR_MIN` is read within its kind's specs (a blue plate's alternatives are blue plates, never
+        an 8-character green one); the others within every spec."""
+        width = self.beam_width if beam_width is None else beam_width
+        if width <= 1:
+            return greedy_decode(log_probs, self.charset)
+        n = self.top_n if top_n is None else top_n
+        if self.grammar is None or kind_logits is None or kind_logits.shape[1] == 0:
+            return prefix_beam_search(log_probs, self.charset, width, n, grammar=self.grammar)
+        from lprzoo.render.rules import specs_of_kind
+
+        groups: dict[PlateGrammar, list[int]] = {}
+        for i, logits in enumerate(kind_logits):
+            kind, p = self.kind_of(logits)
+            grammar = plate_grammar(specs_of_kind(kind.colour, kind.rows)) if p >= KIND_GRAMMAR_MIN else self.grammar
+            groups.setdefault(grammar, []).append(i)
+        out: list[Prediction] = [None] * len(log_probs)  # type: ignore[list-item]
+        for grammar, rows in groups.items():
+            for i, p in zip(rows, prefix_beam_search(log_probs[rows], self.charset, width, n, grammar=grammar)):
+                out[i] = p
+        return out
 
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
         """Stream readings batch by batch (flat memory over any number of images).
@@ -268,7 +301,7 @@ class PlateReader:
             doubles = [d for _, _, d in batch if d is not None]
             plates = torch.stack(singles + doubles)  # (B + D, 3, H, W) uint8
             logits, kind_logits = self.logits_and_kind(plates)  # (B + D, T, K), (B + D, colours + rows)
-            predictions = self.decode((logits / self.temperature).log_softmax(-1))
+            predictions = self.decode((logits / self.temperature).log_softmax(-1), kind_logits=kind_logits)
             chosen, d = list(range(len(batch))), len(batch)
             for i, (_, _, double) in enumerate(batch):
                 if double is not None:
