@@ -27,7 +27,7 @@ FAKE_DECODE = textwrap.dedent(
     import lprzoo.reader as reader_module
     from lprzoo.decode import Prediction
 
-    def decode(self, log_probs):
+    def decode(self, log_probs, top_n=None, kind_logits=None, beam_width=None):
         out = []
         for i in range(len(log_probs)):  # a fixed reading per crop (the pool is read in one batch, in name order)
             text, p = ("皖A1234" + str(i % 10), 0.95) if i % 10 < 6 else ("苏E1234" + str(i % 10), 0.5)
