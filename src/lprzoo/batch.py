@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lprzoo.charset import Charset
-
-LAYOUTS = ("single", "rows", "rows-tight")
+from lprzoo.layout import LAYOUTS, splits_rows
 
 
 @dataclass(frozen=True)
@@ -37,13 +36,13 @@ class InputContract:
     value_range: tuple[float, float] = (0.0, 1.0)
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    layout: str = "rows-tight"
+    layout: str = LAYOUTS[-1]
     double_row_aspect: float = 2.6
 
     @property
     def splits_rows(self) -> bool:
-        """Whether a double-row plate's rows go side by side (``"rows"``, ``"rows-tight"``)."""
-        return self.layout != "single"
+        """Whether a double-row plate's rows go side by side (:func:`lprzoo.layout.splits_rows`)."""
+        return splits_rows(self.layout)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+LAYOUTS = ("single", "rows", "rows-tight")  # the input contract's layouts; the last is new models' default
 TOP_SHARE = 3 / 7  # the top row (2 large characters) gets 3/7 of the width, the bottom row (5) the rest
 SEARCH = (0.15, 0.55)  # where the gap between the rows lies, as a share of the height (GA 36: ~0.37)
 BAND = 0.2  # the text rows looked at on each side of a candidate gap, as a share of the height
@@ -78,9 +79,12 @@ def side_by_side(
     return np.concatenate([np.asarray(top), np.asarray(bottom)], axis=1)
 
 
-def to_input(
-    image: np.ndarray, height: int, width: int, rows: str = "single", layout: str = "rows-tight"
-) -> np.ndarray:
+def splits_rows(layout: str) -> bool:
+    """Whether ``layout`` places a double-row plate's rows side by side (``"rows"``, ``"rows-tight"``)."""
+    return layout != "single"
+
+
+def to_input(image: np.ndarray, height: int, width: int, rows: str = "single", layout: str = LAYOUTS[-1]) -> np.ndarray:
     """A plate crop ``uint8 (h, w, 3)`` -> the recognizer's ``uint8 (height, width, 3)`` for a plate of ``rows``, under
     the contract's ``layout``."""
     if rows == "double":

@@ -66,10 +66,8 @@ def _calibration_images(n: int, real: str | None, record: RecognizerRecord, seed
 
 def fp32_ends(model_path: Path) -> list[str]:
     """The nodes an int8 export keeps in fp32: the first convolution, which sees the image itself, and the layers
-    that write the graph's outputs (the last ``MatMul``/``Gemm`` before each).  Quantizing these two ends moved the
-    calibrated confidence most: on real/val, with them kept fp32 the int8 reader gave torch's reading for 489 of
-    489 plates (485 without) and its confidence within 1e-3 for 84 % of them (80 %), at about 7 % more time
-    (docs/confidence.md)."""
+    that write the graph's outputs (the last ``MatMul``/``Gemm`` before each): with them in fp32 the int8 reader
+    reads more plates as torch does, at about 7 % more time (measured in docs/confidence.md and docs/benchmarks.md)."""
     import onnx
 
     graph = onnx.load(str(model_path), load_external_data=False).graph

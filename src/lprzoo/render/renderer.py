@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lprzoo.batch import INPUT
-from lprzoo.layout import to_input
+from lprzoo.layout import splits_rows, to_input
 from lprzoo.render.degrade import Degradations
 from lprzoo.render.fonts import DEFAULT_CJK_FONT, DEFAULT_LATIN_FONTS, FontSource, GlyphJitter, get_font, glyph_mask
 from lprzoo.render.rules import grammar, province_probabilities
@@ -108,7 +108,7 @@ class PlateRenderer:
         self.cjk_fonts = _font_list(cjk_fonts, "cjk_fonts")
         self._cjk_variants = cjk_jitter.variants if cjk_jitter is not None else [(0, 1.0, 1.0)]
         # a double-row plate is drawn as a photo twice the input height (its rows are placed side by side later)
-        self._split = layout != "single" and self.spec.kind.rows == "double"
+        self._split = splits_rows(layout) and self.spec.kind.rows == "double"
         self.px_per_mm = oversample * height * (2 if self._split else 1) / self.spec.size_mm[1]
         self.plate_w = round(self.spec.size_mm[0] * self.px_per_mm)
         self.plate_h = round(self.spec.size_mm[1] * self.px_per_mm)
