@@ -104,6 +104,23 @@ def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(
     assert [r.accepted for r in torch_readings] == [r.accepted for r in onnx_readings]
 
 
+def test_an_int8_reader_reads_its_doubtful_plates_again_in_fp32(tiny):
+    """Below ``confirm_below`` an int8 reader's readings and confidences are the fp32 export's; above it, its own."""
+    plates = torch.randint(0, 255, (16, 3, 48, 160), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    fp32 = lprzoo.load(str(tiny), runtime="onnx")(plates)
+    int8 = lprzoo.load(str(tiny), runtime="onnx-int8", confirm_below=0)
+    assert int8.confirm is None
+    alone = int8(plates)
+    cut = float(np.median([r.confidence for r in alone]))
+    confirmed = lprzoo.load(str(tiny), runtime="onnx-int8", confirm_below=cut)
+    assert confirmed.confirm is not None
+    for own, exact, got in zip(alone, fp32, confirmed(plates)):
+        expected = exact if own.confidence < cut else own
+        assert (got.text, got.topn) == (expected.text, expected.topn)
+        assert abs(got.confidence - expected.confidence) < 1e-6
+    assert any(a.confidence != b.confidence for a, b in zip(alone, fp32))  # int8 alone is not the fp32 model
+
+
 def test_export_checks_itself_on_labelled_crops(tiny, tmp_path, plate_folder, caplog, monkeypatch):
     from lprzoo.errors import LprzooError
 
@@ -171,7 +188,7 @@ def test_concurrent_first_onnx_loads_from_threads_and_processes_agree(tiny):
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outputs]
     assert len({out for out, _ in outputs}) == 1
-    assert len(list((cache_dir() / "onnx").glob("*.onnx"))) == 1
+    assert len(list((cache_dir() / "onnx").glob("*.onnx"))) == 2  # the int8 export and its fp32 confirmer, once
 
 
 def test_a_killed_export_leaves_no_truncated_onnx_and_a_failed_one_no_temporary_files(tiny, tmp_path, monkeypatch):

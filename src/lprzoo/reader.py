@@ -36,6 +36,12 @@ from lprzoo.weights import RecognizerRecord, load_recognizer
 log = logging.getLogger(__name__)
 
 KIND_GRAMMAR_MIN = 0.9  # the kind head's probability from which a plate's readings keep to its kind's specs
+# An int8 reader reads again in fp32 every plate it reads below CONFIRM_BELOW, or less than CONFIRM_MARGIN above its
+# operating point (docs/confidence.md): on 2,781 plates (real/val, target/dev, render-types) int8 and torch never read
+# a plate above 0.9 differently and int8 moved the confidence of those by at most 0.07, so the readings and accept
+# decisions of an int8 reader are torch's.
+CONFIRM_BELOW = 0.9
+CONFIRM_MARGIN = 0.1
 
 ImageLike = Union[str, Path, "Image.Image", np.ndarray, torch.Tensor]  # noqa: F821
 
@@ -179,6 +185,11 @@ class PlateReader:
         views: read each plate again under this many of :data:`lprzoo.calibration.VIEWS` and accept by confidence x
             agreement (``PlateReading.agreement``); default the record's calibration's.  Each view is one more network
             pass; the threshold must then come from a calibration fitted with as many views.
+        confirm: a second network for the same record (an int8 reader's fp32 export) that reads again every plate
+            whose reading is below ``confirm_below`` or less than :data:`CONFIRM_MARGIN` above ``threshold``: the
+            doubtful plates, whose reading and accept decision a rounded network may change, get the exact
+            network's; the confident ones keep the fast one's.
+        confirm_below: the confidence under which ``confirm`` reads a plate again.
     """
 
     def __init__(
@@ -192,6 +203,8 @@ class PlateReader:
         threshold: float | None = None,
         grammar: bool = True,
         views: int | None = None,
+        confirm: nn.Module | None = None,
+        confirm_below: float = CONFIRM_BELOW,
     ) -> None:
         from lprzoo.calibration import VIEWS
 
@@ -202,6 +215,7 @@ class PlateReader:
                 raise LprzooError(f"{name} must be at least 1, got {value}")
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
+        self.confirm = None if confirm is None else confirm.to(self.device).eval()
         self.record = record
         self.charset = record.charset
         self.beam_width = record.beam_width if beam_width is None else beam_width
@@ -213,6 +227,7 @@ class PlateReader:
         if threshold is None and calibration is not None and calibration.threshold > 0:
             threshold = calibration.threshold
         self.threshold = threshold
+        self.confirm_below = max(confirm_below, 0.0 if threshold is None else threshold + CONFIRM_MARGIN)
         self.views = (calibration.views if calibration is not None else 0) if views is None else views
         if threshold is not None and calibration is not None and self.views != calibration.views:
             fitted, used = calibration.views, self.views
@@ -229,13 +244,14 @@ class PlateReader:
         return self.logits_and_kind(plates)[0]
 
     @torch.inference_mode()
-    def logits_and_kind(self, plates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def logits_and_kind(self, plates: torch.Tensor, net: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``uint8 (B, 3, H, W)`` -> raw scores ``(B, T, K)`` and kind logits ``(B, colours + rows)`` (``(B, 0)``
-        for a model without a kind head), on the CPU."""
+        for a model without a kind head), on the CPU, by the reader's network (or ``net``)."""
+        net = self.net if net is None else net
         x = plates.to(self.device).float().div_(255.0)  # (B, 3, H, W) in [0, 1]
         if not self.record.kind_head:
-            return self.net(x).float().cpu(), torch.zeros(len(x), 0)
-        logits, kind = self.net(x, with_kind=True)
+            return net(x).float().cpu(), torch.zeros(len(x), 0)
+        logits, kind = net(x, with_kind=True)
         return logits.float().cpu(), kind.float().cpu()
 
     def log_probs(self, plates: torch.Tensor) -> torch.Tensor:
@@ -302,6 +318,13 @@ class PlateReader:
             plates = torch.stack(singles + doubles)  # (B + D, 3, H, W) uint8
             logits, kind_logits = self.logits_and_kind(plates)  # (B + D, T, K), (B + D, colours + rows)
             predictions = self.decode((logits / self.temperature).log_softmax(-1), kind_logits=kind_logits)
+            doubtful = [i for i, p in enumerate(predictions) if p.confidence < self.confirm_below]
+            if self.confirm is not None and doubtful:  # read again by the exact network
+                logits, kind_logits = logits.clone(), kind_logits.clone()  # inference tensors: no in-place writes
+                logits[doubtful], kind_logits[doubtful] = self.logits_and_kind(plates[doubtful], self.confirm)
+                again = self.decode((logits[doubtful] / self.temperature).log_softmax(-1), None, kind_logits[doubtful])
+                for i, p in zip(doubtful, again):
+                    predictions[i] = p
             chosen, d = list(range(len(batch))), len(batch)
             for i, (_, _, double) in enumerate(batch):
                 if double is not None:
@@ -429,6 +452,7 @@ def load(
     min_precision: float | None = None,
     grammar: bool = True,
     views: int | None = None,
+    confirm_below: float = CONFIRM_BELOW,
 ) -> PlateReader:
     """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
     hashed URL.
@@ -443,6 +467,9 @@ def load(
         grammar: top-N readings are plates (a grammar-constrained beam); ``False`` for the unconstrained beam.
         views: read each plate under this many small moves too and accept by confidence x agreement (default: the
             record's calibration's, 0 without one); each is one more network pass.
+        confirm_below: an int8 runtime reads again with the fp32 export every plate it reads below this confidence
+            or near its operating point (:data:`CONFIRM_BELOW`, :data:`CONFIRM_MARGIN`; 0: never), so its
+            readings and accept decisions are torch's.
 
     Example::
 
@@ -458,7 +485,12 @@ def load(
         record, _ = read_onnx_record(path)
         threshold = _threshold(record, min_precision, source)
         net = OnnxNet(path, threads)
-        return PlateReader(net, record, "cpu", beam_width, top_n, batch_size, threshold, grammar, views)
+        confirm = None
+        if runtime.startswith("onnx-int8") and confirm_below > 0 and not str(source).endswith(".onnx"):
+            confirm = OnnxNet(_onnx_file(source, "onnx"), threads)  # the same model in fp32
+        return PlateReader(
+            net, record, "cpu", beam_width, top_n, batch_size, threshold, grammar, views, confirm, confirm_below
+        )
     net, record = load_recognizer(source, device)
     threshold = _threshold(record, min_precision, source)
     return PlateReader(net, record, device, beam_width, top_n, batch_size, threshold, grammar, views)
