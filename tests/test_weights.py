@@ -149,3 +149,27 @@ def test_a_record_saved_before_layouts_reads_one_row_and_new_ones_keep_theirs(tm
         assert loaded.input.layout == layout and loaded.kind_head and net.kind_head is not None
     assert INPUT.layout == "rows-tight"  # new models trim a double-row plate's top row to its text
     assert "kind_head" not in json.loads(RecognizerRecord().to_json())  # records without one stay as they were
+
+
+def test_average_is_the_mean_of_the_weights_and_refuses_other_networks(tmp_path):
+    """``lprzoo average``: a model soup of recognizers of one network; its calibration is left to be fitted anew."""
+    from lprzoo.calibration import Calibration
+    from lprzoo.weights import average
+
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        net, record = tiny("警")
+        record.calibration = Calibration(temperature=2.0)
+        paths.append(save_recognizer(tmp_path / f"m{seed}.safetensors", net, record, dtype=torch.float32))
+    soup = average(f"{paths[0]},{paths[1]}", str(tmp_path / "soup.safetensors"))
+    (a, _), (b, _), (mixed, record) = (load_recognizer(p) for p in (*paths, soup))
+    for key, value in mixed.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (a.state_dict()[key] + b.state_dict()[key]) / 2, atol=1e-6), key
+    assert record.extra_chars == "警" and record.calibration is None
+    other = save_recognizer(tmp_path / "other.safetensors", *tiny(""), dtype=torch.float32)  # another alphabet
+    with pytest.raises(LprzooError, match="not the same network"):
+        average(f"{paths[0]},{other}", str(tmp_path / "bad.safetensors"))
+    with pytest.raises(LprzooError, match="two or more"):
+        average(str(paths[0]), str(tmp_path / "one.safetensors"))

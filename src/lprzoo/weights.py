@@ -14,9 +14,10 @@ module imports no pipeline stage.
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ from torch import nn
 from lprzoo.batch import INPUT, InputContract
 from lprzoo.calibration import Calibration
 from lprzoo.charset import Charset
-from lprzoo.errors import CheckpointError
+from lprzoo.errors import CheckpointError, LprzooError
 from lprzoo.hub import ZooRecord, resolve
 from lprzoo.registry import MODELS
+
+log = logging.getLogger(__name__)
 
 METADATA_KEY = "lprzoo"
 
@@ -233,6 +236,42 @@ def save_recognizer(
     metadata = {key: json.dumps(value, ensure_ascii=False, sort_keys=True) for key, value in (extra or {}).items()}
     save_file(state, tmp, metadata={**metadata, METADATA_KEY: record.to_json()})
     tmp.replace(path)
+    return path
+
+
+def average(models: str = "", out: str = "") -> Path:
+    """Average the weights of recognizers fine-tuned from one start (a "model soup", Wortsman et al. 2022): every
+    floating tensor, batch-norm statistics included, is the mean of the ``models``' (checkpoints, weights files or
+    zoo names of one architecture, alphabet and input contract); the record is the last model's.
+
+    Args:
+        models: two or more recognizers, comma-separated, e.g. the last checkpoints of two training stages begun
+            from the same one.
+        out: the ``.safetensors`` file to write (fp32); ``lprzoo calibrate`` then fits its confidence.
+    """
+    models = [m.strip() for m in models.split(",") if m.strip()]  # type: ignore[assignment]
+    if len(models) < 2 or not out:
+        raise LprzooError("average: give two or more comma-separated --models and --out")
+    states, records = zip(*(recognizer_state(read_weights(m)) for m in models))
+    first = records[0]
+    for model, record in zip(models[1:], records[1:]):
+        same = (record.arch, record.charset.chars, record.kind_head, record.input)
+        if (
+            same != (first.arch, first.charset.chars, first.kind_head, first.input)
+            or states[0].keys() != states[-1].keys()
+        ):
+            raise LprzooError(
+                f"average: {model} is not the same network as {models[0]} (arch, alphabet, input, kind head)"
+            )
+    mean = {
+        key: torch.stack([s[key].float() for s in states]).mean(0) if value.is_floating_point() else value
+        for key, value in states[-1].items()
+    }  # integer buffers (batch-norm step counts): the last model's
+    net = records[-1].build()
+    net.load_state_dict(mean)
+    record = replace(records[-1], calibration=None)  # the mixture's confidence is not any part's: calibrate it anew
+    path = save_recognizer(out, net, record, dtype=torch.float32)
+    log.info("averaged %d models -> %s (calibrate it: lprzoo calibrate --model %s --out ...)", len(models), path, path)
     return path
 
 

@@ -47,6 +47,10 @@ VERBS = {
         "lprzoo.explain:explain",
     ),
     "zoo": ("list the trained models lprzoo.load() reads, with metrics, size and speed", "lprzoo.zoo_table:zoo"),
+    "average": (
+        "average the weights of models fine-tuned from one start (a model soup): lprzoo average --models A,B --out F",
+        "lprzoo.weights:average",
+    ),
     "publish": ("turn a trained checkpoint into a zoo entry: weights + measured record", "lprzoo.publish:publish"),
     "publish-generator": (
         "turn a CycleGAN checkpoint into a zoo generator: G's weights + label retention, FD, colour kept",
