@@ -63,16 +63,17 @@ def rendered(
 
 
 @functools.lru_cache(maxsize=2)  # publish reads it twice: its plates, then their specs
-def render_types(contract: InputContract = INPUT) -> tuple[Tensor, list[str], list[str]]:
+def render_types(
+    contract: InputContract = INPUT, per_spec: int = RENDER_TYPES["per_spec"], seed: int = RENDER_TYPES["seed"]
+) -> tuple[Tensor, list[str], list[str]]:
     """The fixed every-kind rendered set at ``contract``'s size and layout: ``uint8 (N, 3, H, W)``, labels and the
-    spec of each plate (:data:`RENDER_TYPES` plates per registered spec, in spec order)."""
+    spec of each plate (:data:`RENDER_TYPES` plates per registered spec, in spec order; ``per_spec`` and ``seed``
+    draw another such set, the k-th spec at ``seed + k``)."""
     from lprzoo.render.specs import SPECS
 
     images, labels, specs = [], [], []
     for k, spec in enumerate(SPECS):
-        x, y, _ = rendered(
-            RENDER_TYPES["per_spec"], {spec: 1.0}, RENDER_TYPES["seed"] + k, contract.size, contract.layout
-        )
+        x, y, _ = rendered(per_spec, {spec: 1.0}, seed + k, contract.size, contract.layout)
         images.append(x)
         labels += y
         specs += [spec] * len(y)

@@ -318,13 +318,14 @@ class PlateReader:
             plates = torch.stack(singles + doubles)  # (B + D, 3, H, W) uint8
             logits, kind_logits = self.logits_and_kind(plates)  # (B + D, T, K), (B + D, colours + rows)
             predictions = self.decode((logits / self.temperature).log_softmax(-1), kind_logits=kind_logits)
-            doubtful = [i for i, p in enumerate(predictions) if p.confidence < self.confirm_below]
-            if self.confirm is not None and doubtful:  # read again by the exact network
-                logits, kind_logits = logits.clone(), kind_logits.clone()  # inference tensors: no in-place writes
-                logits[doubtful], kind_logits[doubtful] = self.logits_and_kind(plates[doubtful], self.confirm)
-                again = self.decode((logits[doubtful] / self.temperature).log_softmax(-1), None, kind_logits[doubtful])
-                for i, p in zip(doubtful, again):
-                    predictions[i] = p
+            if self.confirm is not None:  # the doubtful plates are read again by the exact network
+                doubtful = [i for i, p in enumerate(predictions) if p.confidence < self.confirm_below]
+                if doubtful:
+                    logits, kind_logits = logits.clone(), kind_logits.clone()  # inference tensors: no in-place writes
+                    logits[doubtful], kind_logits[doubtful] = self.logits_and_kind(plates[doubtful], self.confirm)
+                    again = (logits[doubtful] / self.temperature).log_softmax(-1)
+                    for i, p in zip(doubtful, self.decode(again, kind_logits=kind_logits[doubtful])):
+                        predictions[i] = p
             chosen, d = list(range(len(batch))), len(batch)
             for i, (_, _, double) in enumerate(batch):
                 if double is not None:

@@ -253,13 +253,12 @@ def average(models: str = "", out: str = "") -> Path:
     if len(models) < 2 or not out:
         raise LprzooError("average: give two or more comma-separated --models and --out")
     states, records = zip(*(recognizer_state(read_weights(m)) for m in models))
-    first = records[0]
-    for model, record in zip(models[1:], records[1:]):
-        same = (record.arch, record.charset.chars, record.kind_head, record.input)
-        if (
-            same != (first.arch, first.charset.chars, first.kind_head, first.input)
-            or states[0].keys() != states[-1].keys()
-        ):
+
+    def network(state: dict[str, torch.Tensor], record: RecognizerRecord) -> tuple:
+        return record.arch, record.charset.chars, record.kind_head, record.input, sorted(state)
+
+    for model, state, record in zip(models[1:], states[1:], records[1:]):
+        if network(state, record) != network(states[0], records[0]):
             raise LprzooError(
                 f"average: {model} is not the same network as {models[0]} (arch, alphabet, input, kind head)"
             )
