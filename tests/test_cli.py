@@ -359,6 +359,19 @@ def predict_args(ckpt: Path, data: Path | str, output: Path, *extra: str) -> lis
             "--trainer.enable_progress_bar", "false", *extra]  # fmt: skip
 
 
+def test_test_with_a_weights_file_of_a_kind_head_model(tmp_path, plate_folder, capsys):
+    """``lprzoo test --model F`` builds the model the record describes, kind head included (as for every-plate)."""
+    from lprzoo.weights import RecognizerRecord, save_recognizer
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", kind_head=True)
+    weights = save_recognizer(tmp_path / "kinds.safetensors", record.build(), record, dtype=torch.float32)
+    args = ["test", "--model", str(weights), "--data.test", str(plate_folder), "--data.num_workers", "0",
+            "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+            "--trainer.default_root_dir", str(tmp_path / "run")]  # fmt: skip
+    assert main(args) == 0
+    assert "test/RA" in capsys.readouterr().out
+
+
 def test_labels_file_not_utf8_or_gb18030_is_one_line(tmp_path, plate_folder, caplog, capsys):
     labels = tmp_path / "labels.tsv"
     labels.write_bytes("filename\tlabel\n".encode("utf-16"))

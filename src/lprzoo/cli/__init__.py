@@ -82,9 +82,9 @@ def print_help() -> None:
 def _resolve_model_args(args: list[str]) -> list[str]:
     """``--model NAME`` / ``--ckpt_path NAME`` with a zoo entry or a weights file -> the model's own arguments.
 
-    A zoo name or a ``.safetensors`` file becomes ``--model.init_args.init_from`` plus its architecture and charset
-    (read from its record); a ``.ckpt`` is checked readable without unpickling before Lightning sees it; a URL is
-    refused unless it is a zoo record's (``lprzoo.hub``): Lightning would unpickle whatever it downloads.
+    A zoo name or a ``.safetensors`` file becomes ``--model.init_args.init_from`` plus its architecture, kind head
+    and charset (read from its record); a ``.ckpt`` is checked readable without unpickling before Lightning sees it;
+    a URL is refused unless it is a zoo record's (``lprzoo.hub``): Lightning would unpickle whatever it downloads.
     """
     from lprzoo.hub import resolve
 
@@ -123,6 +123,7 @@ def _resolve_model_args(args: list[str]) -> list[str]:
                         "--model", "lprzoo.CRNNModule",
                         "--model.init_args.arch", arch_argument(record.arch, record.arch_kwargs),
                         "--model.init_args.init_from", value,
+                        "--model.init_args.kind_head", str(record.kind_head).lower(),
                     ]  # fmt: skip
                     tail += ["--data.init_args.extra_chars", record.extra_chars]  # linked to the model's
         else:
