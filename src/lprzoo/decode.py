@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from lprzoo.charset import BLANK, Charset
+from lprzoo.kinds import predicted_kind
 
 
 @dataclass
@@ -59,6 +60,34 @@ def plate_grammar(specs: tuple[str, ...] | None = None) -> PlateGrammar:
     from lprzoo.render.rules import is_plate_prefix, plate_spec_of
 
     return PlateGrammar(lambda text: is_plate_prefix(text, specs), lambda text: plate_spec_of(text, specs) is not None)
+
+
+KIND_GRAMMAR_MIN = 0.9  # the kind head's probability from which a plate's readings keep to its kind's specs
+
+
+def kind_beam_search(
+    log_probs: torch.Tensor,
+    charset: Charset,
+    beam_width: int,
+    top_n: int,
+    kind_logits: torch.Tensor,
+    grammar: PlateGrammar,
+) -> list[Prediction]:
+    """:func:`prefix_beam_search` where a plate whose kind the head gives at least :data:`KIND_GRAMMAR_MIN` is read
+    within its kind's specs (a blue plate's alternatives are blue plates, never an 8-character green one), the
+    others within ``grammar``; ``kind_logits`` ``(B, colours + rows)``."""
+    from lprzoo.render.rules import specs_of_kind
+
+    groups: dict[PlateGrammar, list[int]] = {}
+    for i, logits in enumerate(kind_logits):
+        kind, p = predicted_kind(logits)
+        chosen = plate_grammar(specs_of_kind(kind.colour, kind.rows)) if p >= KIND_GRAMMAR_MIN else grammar
+        groups.setdefault(chosen, []).append(i)
+    out: list[Prediction] = [None] * len(log_probs)  # type: ignore[list-item]
+    for chosen, rows in groups.items():
+        for i, p in zip(rows, prefix_beam_search(log_probs[rows], charset, beam_width, top_n, grammar=chosen)):
+            out[i] = p
+    return out
 
 
 def greedy_decode(log_probs: torch.Tensor, charset: Charset) -> list[Prediction]:

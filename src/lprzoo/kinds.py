@@ -37,6 +37,17 @@ class PlateKind(NamedTuple):
         return colour, ROWS.index(self.rows)
 
 
+def predicted_kind(kind_logits) -> tuple[PlateKind | None, float | None]:
+    """A kind head's ``(colours + rows,)`` logits (a tensor) -> its most probable kind and that kind's probability
+    (``None, None`` for a model without a kind head)."""
+    if kind_logits.numel() == 0:
+        return None, None
+    colour_p = kind_logits[: len(COLOURS)].softmax(0)
+    rows_p = kind_logits[len(COLOURS) :].softmax(0)
+    c, r = int(colour_p.argmax()), int(rows_p.argmax())
+    return PlateKind(COLOURS[c], ROWS[r]), float(colour_p[c] * rows_p[r])
+
+
 def colour_by_hue(image: np.ndarray, min_share: float = 0.5) -> str | None:
     """``uint8 (H, W, 3)`` RGB -> a plate colour from its look, or ``None`` when it does not say.
 

@@ -21,21 +21,21 @@ from lprzoo.batch import INPUT
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import Sample
 from lprzoo.decode import (
-    PlateGrammar,
+    KIND_GRAMMAR_MIN,  # noqa: F401  (re-exported: the reader's documented threshold)
     Prediction,
     greedy_decode,
+    kind_beam_search,
     plate_grammar,
     prefix_beam_search,
     text_probabilities,
 )
 from lprzoo.errors import LprzooError
 from lprzoo.folders import list_images
-from lprzoo.kinds import COLOURS, ROWS, PlateKind
+from lprzoo.kinds import PlateKind, predicted_kind
 from lprzoo.weights import RecognizerRecord, load_recognizer
 
 log = logging.getLogger(__name__)
 
-KIND_GRAMMAR_MIN = 0.9  # the kind head's probability from which a plate's readings keep to its kind's specs
 # An int8 reader reads again in fp32 every plate it reads below CONFIRM_BELOW, or less than CONFIRM_MARGIN above its
 # operating point: with them, int8 readers of lightcrnn-1.2-every-plate and -adapt-auto read every plate of real/val,
 # target/dev and render-types as torch does and accept the same ones (docs/confidence.md); alone, int8 changed up to
@@ -290,18 +290,7 @@ class PlateReader:
         n = self.top_n if top_n is None else top_n
         if self.grammar is None or kind_logits is None or kind_logits.shape[1] == 0:
             return prefix_beam_search(log_probs, self.charset, width, n, grammar=self.grammar)
-        from lprzoo.render.rules import specs_of_kind
-
-        groups: dict[PlateGrammar, list[int]] = {}
-        for i, logits in enumerate(kind_logits):
-            kind, p = self.kind_of(logits)
-            grammar = plate_grammar(specs_of_kind(kind.colour, kind.rows)) if p >= KIND_GRAMMAR_MIN else self.grammar
-            groups.setdefault(grammar, []).append(i)
-        out: list[Prediction] = [None] * len(log_probs)  # type: ignore[list-item]
-        for grammar, rows in groups.items():
-            for i, p in zip(rows, prefix_beam_search(log_probs[rows], self.charset, width, n, grammar=grammar)):
-                out[i] = p
-        return out
+        return kind_beam_search(log_probs, self.charset, width, n, kind_logits, self.grammar)
 
     def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
         """Stream readings batch by batch (flat memory over any number of images).
@@ -368,12 +357,7 @@ class PlateReader:
     @staticmethod
     def kind_of(kind_logits: torch.Tensor) -> tuple[PlateKind | None, float | None]:
         """The kind head's ``(colours + rows,)`` logits -> its most probable kind and that kind's probability."""
-        if kind_logits.numel() == 0:
-            return None, None
-        colour_p = kind_logits[: len(COLOURS)].softmax(0)
-        rows_p = kind_logits[len(COLOURS) :].softmax(0)
-        c, r = int(colour_p.argmax()), int(rows_p.argmax())
-        return PlateKind(COLOURS[c], ROWS[r]), float(colour_p[c] * rows_p[r])
+        return predicted_kind(kind_logits)
 
     @staticmethod
     def _spec(text: str, kind: PlateKind | None) -> str | None:

@@ -134,3 +134,25 @@ def test_the_kind_loss_counts_only_the_items_whose_kind_is_known():
     rows = torch.nn.functional.cross_entropy(kind_logits[:2, 5:], batch.kinds[:2, 1])
     assert torch.isclose(loss, colour + rows)
     assert module.training_step(batch, 0) > module.ctc_loss(module(batch.images), batch)
+
+
+def test_test_top_n_keeps_to_the_kind_its_head_is_sure_of():
+    """``lprzoo test`` and the reader give the same top-N: a plate the kind head is sure is blue reads as a blue
+    plate even where its CTC output spells a green plate's eight characters."""
+    from lprzoo.kinds import COLOURS, ROWS
+    from lprzoo.render.rules import plate_spec_of
+
+    module = CRNNModule(arch="test-lightcrnn-tiny", kind_head=True, beam_width=5, top_n=(3,))
+    text = "浙ADD3827"  # the green small-car pattern; as a blue plate one character too many
+    probs = torch.full((1, 2 * len(text) + 2, module.charset.num_classes), 1e-4)
+    for t, ch in enumerate(text):
+        probs[0, 2 * t + 1, module.charset.encode(ch)[0]] = 0.8  # each character, then a likely blank
+    probs[0, ::2, 0] = 1.0
+    log_probs = (probs / probs.sum(-1, keepdim=True)).log()  # (1, T, K)
+    sure_blue = torch.tensor(
+        [[9.0 if c == "blue" else 0.0 for c in COLOURS] + [9.0 if r == "single" else 0.0 for r in ROWS]]
+    )
+    (blue,) = module.decode(log_probs, kind_logits=sure_blue)
+    (any_spec,) = module.decode(log_probs, kind_logits=torch.zeros_like(sure_blue))
+    assert any_spec.text == text
+    assert len(blue.text) == 7 and all(plate_spec_of(t, ("blue", "yellow")) for t, _ in blue.topn)

@@ -19,7 +19,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lprzoo.batch import INPUT, InputContract, PlateBatch
 from lprzoo.charset import Charset, CharsetMismatchError
-from lprzoo.decode import Prediction, greedy_decode, plate_grammar, prefix_beam_search
+from lprzoo.decode import Prediction, greedy_decode, kind_beam_search, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
 from lprzoo.kinds import COLOURS, ROWS, UNKNOWN
 from lprzoo.losses import ctc_loss
@@ -251,9 +251,15 @@ class CRNNModule(pl.LightningModule):
         return loss
 
     # ---- evaluation -----------------------------------------------------------------------------------------
-    def decode(self, log_probs: torch.Tensor, beam: bool = True) -> list[Prediction]:
+    def decode(
+        self, log_probs: torch.Tensor, beam: bool = True, kind_logits: torch.Tensor | None = None
+    ) -> list[Prediction]:
+        """Greedy, or the beam's top-N as a reader gives them: plates, of the predicted kind where the kind head is
+        sure of it (:func:`lprzoo.decode.kind_beam_search`)."""
         if beam and self.hparams.beam_width > 1:  # top-N alternatives are plates (a grammar-constrained beam)
             k, n = self.hparams.beam_width, max(self.hparams.top_n)
+            if kind_logits is not None and kind_logits.shape[1]:
+                return kind_beam_search(log_probs, self.charset, k, n, kind_logits.float().cpu(), plate_grammar())
             return prefix_beam_search(log_probs, self.charset, k, n, grammar=plate_grammar())
         return greedy_decode(log_probs, self.charset)
 
@@ -265,7 +271,7 @@ class CRNNModule(pl.LightningModule):
             self.log(f"{prefix}/colour_accuracy", right.float().mean(), batch_size=int(known.sum()), sync_dist=True)
         self.log(f"{prefix}/loss", self.ctc_loss(log_probs, batch), batch_size=len(batch), sync_dist=True)
         greedy = greedy_decode(log_probs, self.charset)  # the paper's top-1: best path (§IV-C)
-        beams = self.decode(log_probs, beam=True)
+        beams = self.decode(log_probs, beam=True, kind_logits=kind_logits)
         metrics.update([p.text for p in greedy], batch.texts, [[t for t, _ in p.topn] for p in beams])
         if prefix == "test":  # the reading a reader returns (beam top-1) and its confidence
             self.test_confidence.update(
@@ -303,7 +309,8 @@ class CRNNModule(pl.LightningModule):
 
     def predict_step(self, batch: PlateBatch, batch_idx: int) -> list[dict[str, Any]]:
         """One row per image: file, text, confidence, per-character confidences and the top-N with probabilities."""
-        preds = self.decode(self(batch.images), beam=True)
+        log_probs, kind_logits = self.forward_with_kind(batch.images)
+        preds = self.decode(log_probs, beam=True, kind_logits=kind_logits)
         return [
             reading_row(path, p.text, p.confidence, p.char_confidences, p.topn) for path, p in zip(batch.paths, preds)
         ]
