@@ -50,3 +50,14 @@ def ccpd_sample() -> Path:
 def _private_weights_cache(tmp_path_factory, monkeypatch):
     """Tests never write into the user's ~/.cache/lprzoo."""
     monkeypatch.setenv("LPRZOO_CACHE", str(tmp_path_factory.mktemp("lprzoo-cache")))
+
+
+def spelling_log_probs(text: str, charset):
+    """CTC log-probabilities ``(1, T, K)`` that spell ``text``: each character, then a likely blank."""
+    import torch
+
+    probs = torch.full((1, 2 * len(text) + 2, charset.num_classes), 1e-4)
+    for t, ch in enumerate(text):
+        probs[0, 2 * t + 1, charset.encode(ch)[0]] = 0.8
+    probs[0, ::2, 0] = 1.0
+    return (probs / probs.sum(-1, keepdim=True)).log()

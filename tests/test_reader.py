@@ -165,14 +165,11 @@ def test_a_plates_readings_keep_to_the_kind_its_head_is_sure_of(tmp_path):
     alternative has seven characters; a head that is unsure leaves every spec open."""
     from lprzoo.kinds import COLOURS, ROWS
     from lprzoo.render.rules import plate_spec_of
+    from tests.conftest import spelling_log_probs
 
     reader = _tiny_reader(tmp_path, kind_head=True, extra_chars="")
     text = "浙ADD3827"  # the green small-car pattern; as a blue plate one character too many
-    log_probs = torch.full((1, 2 * len(text) + 2, len(reader.charset.chars) + 1), 1e-4)
-    for t, ch in enumerate(text):
-        log_probs[0, 2 * t + 1, reader.charset.encode(ch)[0]] = 0.8  # each character, then a likely blank
-    log_probs[0, ::2, 0] = 1.0
-    log_probs = (log_probs / log_probs.sum(-1, keepdim=True)).log()  # (1, T, K)
+    log_probs = spelling_log_probs(text, reader.charset)  # (1, T, K)
     sure_blue = torch.tensor(
         [[9.0 if c == "blue" else 0.0 for c in COLOURS] + [9.0 if r == "single" else 0.0 for r in ROWS]]
     )

@@ -141,14 +141,11 @@ def test_test_top_n_keeps_to_the_kind_its_head_is_sure_of():
     plate even where its CTC output spells a green plate's eight characters."""
     from lprzoo.kinds import COLOURS, ROWS
     from lprzoo.render.rules import plate_spec_of
+    from tests.conftest import spelling_log_probs
 
     module = CRNNModule(arch="test-lightcrnn-tiny", kind_head=True, beam_width=5, top_n=(3,))
     text = "浙ADD3827"  # the green small-car pattern; as a blue plate one character too many
-    probs = torch.full((1, 2 * len(text) + 2, module.charset.num_classes), 1e-4)
-    for t, ch in enumerate(text):
-        probs[0, 2 * t + 1, module.charset.encode(ch)[0]] = 0.8  # each character, then a likely blank
-    probs[0, ::2, 0] = 1.0
-    log_probs = (probs / probs.sum(-1, keepdim=True)).log()  # (1, T, K)
+    log_probs = spelling_log_probs(text, module.charset)  # (1, T, K)
     sure_blue = torch.tensor(
         [[9.0 if c == "blue" else 0.0 for c in COLOURS] + [9.0 if r == "single" else 0.0 for r in ROWS]]
     )
