@@ -94,6 +94,11 @@ class PlateBatch:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def from_source(self, source: str) -> torch.Tensor:
+        """``(B,)`` bool: the items whose path says they came from ``source`` (``pseudo:<file>``, ``render:...``)."""
+        tagged = [path.startswith(f"{source}:") for path in self.paths]
+        return torch.tensor(tagged or [False] * len(self), dtype=torch.bool)
+
     def to(self, device: torch.device | str) -> PlateBatch:
         return PlateBatch(
             self.images.to(device, non_blocking=True),

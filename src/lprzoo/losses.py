@@ -1,4 +1,5 @@
-"""The CTC loss as a pure function (paper §III-B), shared by recognizer training and the GAN's label keeper."""
+"""The CTC loss as a pure function (paper §III-B), shared by recognizer training and the GAN's label keeper, and the
+confidence penalty on the frames' output distributions (Pereyra et al. 2017)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,12 @@ def ctc_loss(log_probs: torch.Tensor, targets: torch.Tensor, target_lengths: tor
         blank=0,
         zero_infinity=True,
     )
+
+
+def frame_entropy(log_probs: torch.Tensor) -> torch.Tensor:
+    """``(B,)``: the mean over time steps of the entropy (nats) of each step's distribution ``(B, T, K)``.
+
+    Subtracted from the loss with a weight, it is the confidence penalty of Pereyra et al. (2017), "Regularizing
+    neural networks by penalizing confident output distributions".
+    """
+    return -(log_probs.exp() * log_probs).sum(-1).mean(-1)  # (B, T) -> (B,)

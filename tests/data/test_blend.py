@@ -12,7 +12,7 @@ from tests.conftest import write_plates
 
 
 def _source(path: str) -> str:
-    return "render" if path.startswith("render:") else "pseudo" if "pseudo" in path else "real"
+    return "render" if path.startswith("render:") else "pseudo" if path.startswith("pseudo:") else "real"
 
 
 def test_shares_follow_the_weights(tmp_path):
@@ -30,6 +30,9 @@ def test_shares_follow_the_weights(tmp_path):
     assert abs(counts[0] - 500) < 60 and abs(counts[1] - 300) < 60 and abs(counts[2] - 200) < 50  # real, render, pseudo
     drawn = [_source(blend[i][2]) for i in indices[:12]]  # and the items come from the part chosen
     assert drawn == [("real", "render", "pseudo")[blend.choose(i)[0]] for i in indices[:12]]
+    batch = next(iter(dm.train_dataloader()))  # the training step tells the pseudo-labelled items by their paths
+    assert batch.from_source("pseudo").tolist() == [_source(p) == "pseudo" for p in batch.paths]
+    assert 0 < int(batch.from_source("pseudo").sum()) < len(batch)
 
 
 def test_renders_are_new_every_epoch_and_batches_do_not_depend_on_workers(tmp_path):

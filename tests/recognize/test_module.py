@@ -136,6 +136,27 @@ def test_the_kind_loss_counts_only_the_items_whose_kind_is_known():
     assert module.training_step(batch, 0) > module.ctc_loss(module(batch.images), batch)
 
 
+def test_the_confidence_penalty_lowers_the_loss_of_pseudo_labelled_items_only():
+    """``pseudo_confidence_penalty`` subtracts its weight times the mean per-step entropy of a batch's
+    pseudo-labelled items (paths ``pseudo:...``); a batch without any trains exactly as before."""
+    from lprzoo.batch import PlateCollate
+    from lprzoo.charset import Charset
+    from lprzoo.losses import frame_entropy
+
+    torch.manual_seed(0)
+    plain = CRNNModule(arch="test-lightcrnn-tiny").eval()  # eval: batch norm on running statistics, one function
+    penalised = CRNNModule(arch="test-lightcrnn-tiny", pseudo_confidence_penalty=0.5).eval()
+    penalised.load_state_dict(plain.state_dict())
+    images = torch.randint(0, 255, (3, 3, 48, 160), dtype=torch.uint8)
+    collate = PlateCollate(Charset())
+    mixed = collate([(im, "皖A12345", p) for im, p in zip(images, ["a.jpg", "pseudo:b.jpg", "pseudo:c.jpg"])])
+    real = collate([(im, "皖A12345", "a.jpg") for im in images])
+    entropy = frame_entropy(plain(mixed.images)[1:]).mean()
+    assert entropy > 0
+    assert torch.isclose(penalised.training_step(mixed, 0), plain.training_step(mixed, 0) - 0.5 * entropy)
+    assert torch.isclose(penalised.training_step(real, 0), plain.training_step(real, 0))
+
+
 def test_test_top_n_keeps_to_the_kind_its_head_is_sure_of():
     """``lprzoo test`` and the reader give the same top-N: a plate the kind head is sure is blue reads as a blue
     plate even where its CTC output spells a green plate's eight characters."""

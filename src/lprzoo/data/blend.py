@@ -41,7 +41,9 @@ class BlendedPlates(Dataset):
     """Index ``e * length + i`` -> an item of one of ``parts``, chosen with probability ``weights`` (seeded).
 
     A :class:`ScriptPlates` part is indexed by its own epoch scheme (new plates every epoch); any other part by a
-    uniformly drawn index, then ``transforms[k]`` (if any) is applied.
+    uniformly drawn index, then ``transforms[k]`` (if any) is applied.  ``tags[k]`` (if any) prefixes the paths of
+    part ``k``'s items (``"pseudo"`` -> ``pseudo:<file>``), so that a batch tells its sources apart
+    (:meth:`lprzoo.batch.PlateBatch.from_source`).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class BlendedPlates(Dataset):
         length: int,
         seed: int = 0,
         transforms: Sequence[Callable[[torch.Tensor], torch.Tensor] | None] | None = None,
+        tags: Sequence[str | None] | None = None,
     ) -> None:
         w = np.asarray(weights, float)
         if len(parts) != len(w) or not len(parts) or (w < 0).any() or w.sum() <= 0:
@@ -58,6 +61,7 @@ class BlendedPlates(Dataset):
         self.parts, self.length, self.seed = list(parts), length, seed
         self.cumulative = np.cumsum(w / w.sum())
         self.transforms = list(transforms or [None] * len(parts))
+        self.tags = list(tags or [None] * len(parts))
 
     def __len__(self) -> int:
         return self.length
@@ -75,10 +79,12 @@ class BlendedPlates(Dataset):
         if isinstance(part, ScriptPlates):
             return part[epoch * part.length + i % part.length]
         item = part[int(rng.integers(len(part)))]
-        if item is None or self.transforms[k] is None:
+        if item is None:
             return item
         image, text, path = item
-        return self.transforms[k](image), text, path
+        if self.transforms[k] is not None:
+            image = self.transforms[k](image)
+        return image, text, path if self.tags[k] is None else f"{self.tags[k]}:{path}"
 
 
 class BlendedDataModule(RealPlatesDataModule):
@@ -158,6 +164,7 @@ class BlendedDataModule(RealPlatesDataModule):
         parts: list[Dataset] = [real]
         weights = [hp.real_weight]
         transforms = [self.augment]
+        tags: list[str | None] = [None]  # real, rendered and translated items' paths already say where they came from
         if hp.render_weight > 0:
             renders = self.render.plates(
                 max(len(real), 1024), hp.seed, {"blue": 0.6, "yellow": 0.35, "green": 0.05}, self.contract
@@ -165,17 +172,20 @@ class BlendedDataModule(RealPlatesDataModule):
             parts.append(renders)
             weights.append(hp.render_weight)
             transforms.append(None)
+            tags.append(None)
         if hp.translated and hp.translated_weight > 0:
             parts.append(self._labelled(hp.translated, "translated", "lprzoo translate --generator ... --out DIR"))
             weights.append(hp.translated_weight)
             transforms.append(self.augment)
+            tags.append(None)
         if hp.pseudo and hp.pseudo_weight > 0:
             parts.append(self._labelled(hp.pseudo, "pseudo", "lprzoo pseudo-label --model M --images DIR --out DIR"))
             weights.append(hp.pseudo_weight)
             transforms.append(self.augment)
+            tags.append("pseudo")
         real_share = hp.real_weight / sum(weights) if hp.real_weight > 0 else 0
         length = hp.train_size or (round(len(real) / real_share) if real_share else 10 * len(real))
-        self.train_set = BlendedPlates(parts, weights, length, hp.seed, transforms)
+        self.train_set = BlendedPlates(parts, weights, length, hp.seed, transforms, tags)
         share = ", ".join(f"{type(p).__name__}({len(p)}) × {w / sum(weights):.2f}" for p, w in zip(parts, weights))
         log.info("blended training set: %d items per epoch from %s", length, share)
 

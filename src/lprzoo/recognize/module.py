@@ -22,7 +22,7 @@ from lprzoo.charset import Charset, CharsetMismatchError
 from lprzoo.decode import Prediction, greedy_decode, kind_beam_search, plate_grammar, prefix_beam_search
 from lprzoo.errors import CheckpointError
 from lprzoo.kinds import COLOURS, ROWS, UNKNOWN
-from lprzoo.losses import ctc_loss
+from lprzoo.losses import ctc_loss, frame_entropy
 from lprzoo.metrics import ConfidenceMetrics, PlateMetrics
 from lprzoo.readings import reading_row
 from lprzoo.recognize.crnn import Architecture, LightCRNNArch, arch_argument, canonical_call
@@ -79,6 +79,10 @@ class CRNNModule(pl.LightningModule):
         kind_head: also predict each plate's colour and rows (:mod:`lprzoo.kinds`), trained with cross-entropy on
             the items whose kind the data module knows (renders exactly, photos by label and hue).
         kind_weight: the kind loss's weight beside the CTC loss.
+        pseudo_confidence_penalty: the weight of a confidence penalty (:func:`lprzoo.losses.frame_entropy`, Pereyra
+            et al. 2017) on the pseudo-labelled items of a batch (paths ``pseudo:...``, :class:`BlendedDataModule`):
+            self-training on its own readings teaches a reader to be sure of its mistakes on the new camera, which
+            no label there can show (docs/confidence.md).  0: none.
         contract: the input contract (size, normalisation, layout) the network is trained at, and which its
             checkpoints and records carry; linked from ``data.contract`` by the CLI.
     """
@@ -98,6 +102,7 @@ class CRNNModule(pl.LightningModule):
         compile: bool = False,
         kind_head: bool = False,
         kind_weight: float = 0.1,
+        pseudo_confidence_penalty: float = 0.0,
         contract: InputContract = INPUT,
     ) -> None:
         super().__init__()
@@ -247,6 +252,12 @@ class CRNNModule(pl.LightningModule):
             kind = self.kind_loss(kind_logits, batch)
             self.log("train/kind_loss", kind, batch_size=len(batch))
             loss = loss + self.hparams.kind_weight * kind
+        if self.hparams.get("pseudo_confidence_penalty"):
+            pseudo = batch.from_source("pseudo").to(log_probs.device)
+            if pseudo.any():
+                entropy = frame_entropy(log_probs[pseudo]).mean()
+                self.log("train/pseudo_entropy", entropy, batch_size=int(pseudo.sum()))
+                loss = loss - self.hparams.pseudo_confidence_penalty * entropy
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch))
         return loss
 
