@@ -424,9 +424,20 @@ def test_a_dying_predict_leaves_no_half_written_output(tiny_ckpt, tmp_path, plat
     out = tmp_path / "preds.csv"
     message = one_line_error(predict_args(tiny_ckpt, plate_folder, out, "--data.batch_size", "4"), caplog, capsys)
     assert "zz_broken.jpg: corrupt or truncated image" in message
+    assert message.endswith("(--data.skip_invalid true skips and counts such files)")  # the way on, in the line
     assert not out.exists()  # the rows so far are in preds.csv.<pid>.partial, never at the final path
     (partial,) = tmp_path.glob("preds.csv.*.partial")
     assert len(partial.read_text(encoding="utf-8").splitlines()) == 1 + 12
+
+
+def test_predict_with_skip_invalid_reads_on_and_counts_what_it_skipped(tiny_ckpt, tmp_path, plate_folder, caplog):
+    (plate_folder / "0000_broken.jpg").write_bytes(b"not a jpeg")  # sorted first: in the first batch
+    out = tmp_path / "preds.csv"
+    args = predict_args(tiny_ckpt, plate_folder, out, "--data.batch_size", "4", "--data.skip_invalid", "true")
+    assert main(args) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 12 and not any("broken" in r["file"] for r in rows)
+    assert "1 of 13 files are not readable images: skipped, no row" in caplog.text
 
 
 @pytest.mark.parametrize("kind", ["folder", "under a file"])

@@ -1,5 +1,6 @@
 """``lprzoo.load`` -> ``PlateReader``: every input kind, batched, stable results, and a light import."""
 
+import csv
 import subprocess
 import sys
 
@@ -196,3 +197,23 @@ def test_a_crop_shaped_like_a_double_row_plate_is_also_read_with_its_rows_side_b
     assert readings[0].rows in ("single", "double") and readings[1].rows == "single"
     single = _tiny_reader(tmp_path, input=InputContract(layout="single"))
     assert single(tall).rows == "single"  # a record without the layout never splits
+
+
+def test_write_stops_at_a_file_that_is_not_an_image_or_lists_it_for_review(reader, plate_folder, tmp_path):
+    """A folder of photos with one broken file: ``write`` names it and the way on; with ``skip_invalid`` it reads the
+    rest and puts the broken file, with no text, where a person looks (the review file, or the output without one)."""
+    from lprzoo.errors import InvalidSampleError
+
+    (plate_folder / "0000_broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(InvalidSampleError, match=r"0000_broken.jpg: corrupt or truncated image.*skip_invalid=True"):
+        reader.write(plate_folder, tmp_path / "stop" / "plates.csv")
+    images = len(list(plate_folder.glob("*.jpg"))) - 1
+    output, review = reader.write(plate_folder, tmp_path / "plain" / "plates.csv", skip_invalid=True)
+    rows = list(csv.DictReader(output.open(encoding="utf-8")))
+    assert review is None and len(rows) == images + 1
+    assert [(r["text"], r["confidence"]) for r in rows if r["file"].endswith("0000_broken.jpg")] == [("", "0.0")]
+    reader.threshold = 0.5
+    output, review = reader.write(plate_folder, tmp_path / "review" / "plates.csv", skip_invalid=True)
+    broken = [r for r in csv.DictReader(review.open(encoding="utf-8")) if r["file"].endswith("0000_broken.jpg")]
+    assert len(broken) == 1 and broken[0]["text"] == ""
+    assert not any("broken" in r["file"] for r in csv.DictReader(output.open(encoding="utf-8")))

@@ -29,7 +29,7 @@ from lprzoo.decode import (
     prefix_beam_search,
     text_probabilities,
 )
-from lprzoo.errors import LprzooError
+from lprzoo.errors import InvalidSampleError, LprzooError
 from lprzoo.folders import list_images
 from lprzoo.kinds import PlateKind, predicted_kind
 from lprzoo.weights import RecognizerRecord, load_recognizer
@@ -292,11 +292,14 @@ class PlateReader:
             return prefix_beam_search(log_probs, self.charset, width, n, grammar=self.grammar)
         return kind_beam_search(log_probs, self.charset, width, n, kind_logits, self.grammar)
 
-    def read_batches(self, images: Iterable[ImageLike]) -> Iterable[PlateReading]:
+    def read_batches(
+        self, images: Iterable[ImageLike], skipped: list[InvalidSampleError] | None = None
+    ) -> Iterable[PlateReading]:
         """Stream readings batch by batch (flat memory over any number of images).
 
         Under the ``"rows"`` and ``"rows-tight"`` layouts a crop narrower than the contract's ``double_row_aspect``
         is also read with its rows side by side (:mod:`lprzoo.layout`), and the more confident reading is kept.
+        A file that is not a readable image stops the stream, or, given a ``skipped`` list, is added to it instead.
         """
         contract = self.record.input
         batch: list[tuple[torch.Tensor, str, torch.Tensor | None]] = []
@@ -344,10 +347,16 @@ class PlateReader:
             return out
 
         for image in images:
-            plate, name = plate_tensor(image, contract.height, contract.width)
-            double = None
-            if contract.splits_rows and image_aspect(image) < contract.double_row_aspect:
-                double = plate_tensor(image, contract.height, contract.width, "double", contract.layout)[0]
+            try:
+                plate, name = plate_tensor(image, contract.height, contract.width)
+                double = None
+                if contract.splits_rows and image_aspect(image) < contract.double_row_aspect:
+                    double = plate_tensor(image, contract.height, contract.width, "double", contract.layout)[0]
+            except InvalidSampleError as error:
+                if skipped is None:
+                    raise
+                skipped.append(error)
+                continue
             batch.append((plate, name, double))
             if len(batch) == self.batch_size:
                 yield from flush()
@@ -366,10 +375,17 @@ class PlateReader:
 
         return plate_spec_of(text, None if kind is None else specs_of_kind(kind.colour, kind.rows))
 
-    def write(self, images: ImageLike | Sequence[ImageLike], output: str | Path) -> tuple[Path, Path | None]:
+    def write(
+        self, images: ImageLike | Sequence[ImageLike], output: str | Path, skip_invalid: bool = False
+    ) -> tuple[Path, Path | None]:
         """Read ``images`` (a folder, a list, ...) into ``output`` (``.csv`` / ``.jsonl``, :mod:`lprzoo.readings`);
         readings that are not ``accepted`` go, with their top-N, to the review file ``<stem>.review<suffix>``
-        beside it.  Returns both paths (the review file is ``None`` when the reader has no operating point)."""
+        beside it.  Returns both paths (the review file is ``None`` when the reader has no operating point).
+
+        A file that is not a readable image (a truncated upload, a stray document) stops the run with its name; with
+        ``skip_invalid`` the run goes on, and each such file is a row with no text and confidence 0 in the review
+        file (in ``output`` when there is none), for a person to look at.
+        """
         from lprzoo.readings import ReadingsFile, reading_row, review_path
 
         target = Path(output)
@@ -377,13 +393,27 @@ class PlateReader:
         if self.threshold is not None:
             files[False] = ReadingsFile(review_path(target))
         rows: dict[bool, list] = {True: [], False: []}
-        for reading in self.read_batches(_expand(images)[0]):
-            row = reading_row(reading.source, reading.text, reading.confidence, reading.char_confidences, reading.topn)
-            rows[reading.accepted is not False].append(row)
-            if len(rows[True]) + len(rows[False]) >= self.batch_size:  # a file write per batch, not per plate
-                for accepted, file in files.items():
-                    file.append(rows[accepted])
-                    rows[accepted] = []
+        skipped: list[InvalidSampleError] | None = [] if skip_invalid else None
+        try:
+            for reading in self.read_batches(_expand(images)[0], skipped):
+                row = reading_row(
+                    reading.source, reading.text, reading.confidence, reading.char_confidences, reading.topn
+                )
+                rows[reading.accepted is not False].append(row)
+                if len(rows[True]) + len(rows[False]) >= self.batch_size:  # a file write per batch, not per plate
+                    for accepted, file in files.items():
+                        file.append(rows[accepted])
+                        rows[accepted] = []
+        except InvalidSampleError as error:
+            hint = "write(..., skip_invalid=True) reads on and lists such files for review"
+            raise InvalidSampleError(error.path, f"{error.reason} ({hint})") from None
+        if skipped:
+            review = False in files
+            rows[not review] += [reading_row(error.path, "", 0.0, [], []) for error in skipped]
+            where = files[not review].path
+            log.warning(
+                "%d files are not readable images, listed with no text in %s (e.g. %s)", len(skipped), where, skipped[0]
+            )
         for accepted, file in files.items():
             file.append(rows[accepted])
         return files[True].commit(), files[False].commit() if False in files else None

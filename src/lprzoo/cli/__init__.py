@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Any
 
-from lprzoo.errors import CheckpointError, LprzooError
+from lprzoo.errors import CheckpointError, InvalidSampleError, LprzooError
 
 log = logging.getLogger("lprzoo")
 
@@ -170,6 +170,8 @@ def _main(args: list[str]) -> int:
         message = str(e).strip()
         if "Traceback (most recent call last)" in message:  # re-raised from a loader worker: keep its last line
             message = message.splitlines()[-1].split("Error: ", 1)[-1]
+        if isinstance(e, InvalidSampleError) and args[0] not in COMMANDS:  # a Lightning verb: its data module skips
+            message += " (--data.skip_invalid true skips and counts such files)"
         log.error("%s", message.replace("\n", "\\n"))  # one line, even for a file name holding a newline
         return 2
     except (FileNotFoundError, NotADirectoryError, FileExistsError) as e:  # each names its path

@@ -91,6 +91,10 @@ class PredictionWriter(BasePredictionWriter):
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         with self._lock:
             self._commit()
+        loaders = trainer.predict_dataloaders
+        images = sum(len(loader.dataset) for loader in (loaders if isinstance(loaders, list | tuple) else [loaders]))
+        if trainer.world_size == 1 and self.rows_written < images:  # `--data.skip_invalid true` dropped the rest
+            log.warning("%d of %d files are not readable images: skipped, no row", images - self.rows_written, images)
 
     def _commit(self) -> None:
         accepted, review = self._files["accepted"], self._files.get("review")
