@@ -104,6 +104,16 @@ def test_adapt_runs_end_to_end_and_writes_a_loadable_reader_with_its_record(tiny
         assert picture in report and (out / picture).stat().st_size > 1000
 
 
+def test_a_file_of_the_pool_that_is_not_an_image_does_not_end_the_adaptation(tiny, tmp_path, monkeypatch):
+    _fake_decode(monkeypatch)
+    (tiny["pool"] / "0000_broken.jpg").write_bytes(b"not a jpeg")  # first by name: also the report's first crop
+    out = tmp_path / "run"
+    assert main(_args(tiny, out, "--max_rounds", "1")) == 0
+    (round1,) = json.loads((out / "adapt.json").read_text(encoding="utf-8"))["rounds"]
+    assert round1["decisions"]["not an image"] == 1 and sum(round1["decisions"].values()) == 13
+    assert (out / "readings_round1.png").stat().st_size > 1000
+
+
 def _rows(folder: Path) -> list[dict]:
     return [json.loads(x) for x in (folder / "pseudo" / "pseudo.jsonl").read_text(encoding="utf-8").splitlines()]
 

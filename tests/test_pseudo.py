@@ -36,3 +36,19 @@ def test_pseudo_labels_keep_only_confident_grammatical_readings(tmp_path, plate_
     samples = read_source(out, Charset())
     assert len(samples) == len(files) - 2 and samples[0].label == "皖A12345"
     assert samples[0].path == str(files[0].resolve())
+
+
+def test_a_file_of_the_pool_that_is_not_an_image_is_dropped_not_fatal(tmp_path, plate_folder):
+    """A stray or truncated file among the unlabelled crops: every other crop is read, the file gets the decision
+    ``not an image`` in pseudo.jsonl and no label (``lprzoo adapt`` reads its pool the same way)."""
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    weights = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    (plate_folder / "0000_broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "pseudo"
+    args = ["pseudo-label", "--model", str(weights), "--images", str(plate_folder), "--out", str(out)]
+    assert main([*args, "--min_confidence", "0.000001"]) == 0
+    rows = [json.loads(line) for line in (out / "pseudo.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(list(plate_folder.glob("*.jpg")))
+    (broken,) = [r for r in rows if r["source"].endswith("0000_broken.jpg")]
+    assert broken["decision"] == "not an image" and broken["text"] == ""
+    assert "0000_broken.jpg" not in (out / "labels.tsv").read_text(encoding="utf-8")

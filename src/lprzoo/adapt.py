@@ -591,8 +591,9 @@ def _report(state: dict[str, Any], rounds: list[RoundRecord], root: Path, files:
     fig.tight_layout()
     fig.savefig(root / "confidence.png")
     plt.close(fig)
-    # the first 16 crops, read by each round's reader
-    shown = files[:16]
+    # the first 16 crops, read by each round's reader (a file of the pool that is not an image is never shown)
+    unreadable = {row["source"] for r in rounds for row in rows[r.round] if row["decision"] == "not an image"}
+    shown = [p for p in files if str(p) not in unreadable][:16]
     from lprzoo.weights import read_weights, recognizer_state
 
     _, record = recognizer_state(read_weights(config["start"]))  # the adapted reader keeps its start's contract

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lprzoo.errors import LprzooError, MissingInputError
+from lprzoo.errors import InvalidSampleError, LprzooError, MissingInputError
 from lprzoo.folders import IMAGE_EXTENSIONS, list_images, write_labels_file
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,20 @@ def decide(reading, min_confidence: float) -> str:
 def label_pool(
     reader, files: Sequence[Path], min_confidence: float, on_reading: Callable[[], None] | None = None
 ) -> list[dict]:
-    """Every crop's reading as a row (``to_dict`` plus ``decision``); ``on_reading`` is called once per crop."""
+    """Every crop's reading as a row (``to_dict`` plus ``decision``); ``on_reading`` is called once per crop.
+
+    A file of the pool that is not a readable image (a truncated upload, a stray document) is dropped as a crop that
+    is no plate is, with the decision ``not an image``: one such file does not end a pool of thousands."""
+    from lprzoo.reader import PlateReading
+
     rows = []
-    for reading in reader.read_batches(files):
+    skipped: list[InvalidSampleError] = []
+    for reading in reader.read_batches(files, skipped):
         rows.append({**reading.to_dict(), "decision": decide(reading, min_confidence)})
+        if on_reading is not None:
+            on_reading()
+    for error in skipped:
+        rows.append({**PlateReading("", 0.0, source=error.path).to_dict(), "decision": "not an image"})
         if on_reading is not None:
             on_reading()
     return rows
