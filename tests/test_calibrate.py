@@ -108,6 +108,22 @@ def test_calibration_travels_in_the_record_and_sets_accepted(tmp_path):
     assert reading.accepted == (reading.confidence >= 0.9)
 
 
+@pytest.mark.parametrize(
+    ("plates", "min_precision", "warned"), [(500, 0.99, False), (500, 0.995, True), (100, 0.99, True)]
+)
+def test_a_precision_the_calibration_plates_cannot_show_is_said(tmp_path, caplog, plates, min_precision, warned):
+    """With no error among n plates the error rate is only known to be below 3/n: asking for more precision than
+    that still sets a threshold, with a warning that the calibration set is too small to show it."""
+    import lprzoo
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    record.calibration = Calibration(plates=plates, curve=[[0.9, 1.0, 0.5], [0.2, 0.9, 1.0]])
+    path = save_recognizer(tmp_path / "cal.safetensors", record.build(), record)
+    with caplog.at_level("WARNING"):
+        assert lprzoo.load(str(path), min_precision=min_precision).threshold == 0.9
+    assert (f"cannot be shown on the {plates} calibration plates" in caplog.text) == warned
+
+
 def test_calibrate_command_writes_a_calibrated_reader(tmp_path):
     from lprzoo.cli import main
     from tests.conftest import write_plates
@@ -133,6 +149,7 @@ def test_reader_writes_rejected_readings_with_their_topn_to_a_review_file(tmp_pa
     from tests.conftest import write_plates
 
     write_plates(tmp_path / "plates", 6, size=(160, 48))
+    torch.manual_seed(0)  # an untrained network whose six readings differ in confidence (ties split no median)
     record = RecognizerRecord(arch="test-lightcrnn-tiny")
     record.calibration = Calibration(threshold=0.5, curve=[[0.5, 1.0, 1.0]])
     weights = save_recognizer(tmp_path / "cal.safetensors", record.build(), record)

@@ -127,6 +127,13 @@ def threshold_for_precision(curve: Sequence[Sequence[float]], min_precision: flo
     return best
 
 
+def least_error_rate_shown(plates: int) -> float:
+    """The smallest error rate ``plates`` labelled plates can rule out: with no error among all of them, the error
+    rate is below ``3 / plates`` at 95 % confidence (the "rule of three", Hanley & Lippman-Hand 1983).  A precision
+    above ``1 - 3 / plates`` cannot be shown on them, however the threshold is set."""
+    return 3.0 / plates if plates > 0 else 1.0
+
+
 def coverage_at(curve: Sequence[Sequence[float]], min_precision: float) -> float:
     """The share of readings accepted at the lowest threshold that keeps ``min_precision``."""
     threshold = threshold_for_precision(curve, min_precision)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lprzoo.batch import INPUT
+from lprzoo.calibration import least_error_rate_shown
 from lprzoo.data.images import load_plate, pil_to_plate
 from lprzoo.data.sources import Sample
 from lprzoo.decode import (
@@ -521,4 +522,11 @@ def _threshold(record: RecognizerRecord, min_precision: float | None, source: st
             f"{source}: has no calibration to choose a threshold from; run `lprzoo calibrate --model {source} "
             "--data <labelled crops> --out <file>.safetensors`"
         )
+    plates = record.calibration.plates
+    if 1 - min_precision < least_error_rate_shown(plates):
+        log.warning(
+            "min_precision %g cannot be shown on the %d calibration plates of %s (with no error among all of them "
+            "the error rate is only known to be below %.2f %%); the threshold keeps it on them, calibrate on more "
+            "plates to rely on it", min_precision, plates, source, 100 * least_error_rate_shown(plates),
+        )  # fmt: skip
     return record.calibration.threshold_for(min_precision)
