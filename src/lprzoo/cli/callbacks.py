@@ -190,8 +190,9 @@ class LogProgress(pl.Callback):
     """Progress as log lines, for logs that are files or pipes (CI, ``nohup``, ``tee``), where no bar is drawn.
 
     A line every ``interval`` seconds while training (epoch, step, loss, elapsed, ETA from the trainer's estimated
-    steps) and one per validation with its metrics.  In a terminal the rich bar shows the same, so the CLI adds this
-    callback only when stderr is not one.
+    steps) and one per validation with its metrics; while testing or predicting, a line every ``interval`` seconds
+    with the batch, elapsed and ETA (a folder of thousands of photos read under ``nohup``).  In a terminal the rich
+    bar shows the same, so the CLI adds this callback only when stderr is not one.
 
     Args:
         interval: seconds between training lines; default ``$LPRZOO_LOG_EVERY_S`` or 30.
@@ -228,6 +229,35 @@ class LogProgress(pl.Callback):
             trainer.global_step, int(total) if total != float("inf") else "?",
             f"{float(loss):.4f}" if loss is not None else "–", _clock(now - self._start), _clock(eta),
         )  # fmt: skip
+
+    @rank_zero_only
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        import time
+
+        self._start = self._last = time.monotonic()
+
+    on_predict_start = on_test_start
+
+    @rank_zero_only
+    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        self._reading_line(trainer, "test", trainer.num_test_batches, args[2])  # (outputs, batch, batch_idx, ...)
+
+    @rank_zero_only
+    def on_predict_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        self._reading_line(trainer, "predict", trainer.num_predict_batches, args[2])
+
+    def _reading_line(self, trainer: pl.Trainer, stage: str, batches: list[int | float], batch_idx: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        total, done = sum(batches), batch_idx + 1  # one dataloader: its batches; the ETA assumes steady batches
+        known = total != float("inf")
+        eta = (now - self._start) / done * max(total - done, 0) if known else 0
+        log.info("%s: batch %d/%s  elapsed %s  ETA %s", stage, done, int(total) if known else "?",
+                 _clock(now - self._start), _clock(eta) if known else "?")  # fmt: skip
 
     @rank_zero_only
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
