@@ -217,3 +217,14 @@ def test_write_stops_at_a_file_that_is_not_an_image_or_lists_it_for_review(reade
     broken = [r for r in csv.DictReader(review.open(encoding="utf-8")) if r["file"].endswith("0000_broken.jpg")]
     assert len(broken) == 1 and broken[0]["text"] == ""
     assert not any("broken" in r["file"] for r in csv.DictReader(output.open(encoding="utf-8")))
+
+
+def test_write_shows_how_far_it_is(reader, plate_folder, tmp_path, monkeypatch):
+    """A bulk read advances a progress bar (drawn in a terminal) once per image, unreadable ones included."""
+    from rich.progress import Progress
+
+    steps = []
+    monkeypatch.setattr(Progress, "advance", lambda self, task, advance=1: steps.append(advance))
+    (plate_folder / "0000_broken.jpg").write_bytes(b"not a jpeg")
+    reader.write(plate_folder, tmp_path / "plates.csv", skip_invalid=True)
+    assert sum(steps) == len(list(plate_folder.glob("*.jpg")))

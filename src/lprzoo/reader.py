@@ -385,8 +385,10 @@ class PlateReader:
 
         A file that is not a readable image (a truncated upload, a stray document) stops the run with its name; with
         ``skip_invalid`` the run goes on, and each such file is a row with no text and confidence 0 in the review
-        file (in ``output`` when there is none), for a person to look at.
+        file (in ``output`` when there is none), for a person to look at.  A terminal shows a progress bar.
         """
+        from rich.progress import Progress
+
         from lprzoo.readings import ReadingsFile, reading_row, review_path
 
         target = Path(output)
@@ -395,16 +397,21 @@ class PlateReader:
             files[False] = ReadingsFile(review_path(target))
         rows: dict[bool, list] = {True: [], False: []}
         skipped: list[InvalidSampleError] | None = [] if skip_invalid else None
+        items = _expand(images)[0]
         try:
-            for reading in self.read_batches(_expand(images)[0], skipped):
-                row = reading_row(
-                    reading.source, reading.text, reading.confidence, reading.char_confidences, reading.topn
-                )
-                rows[reading.accepted is not False].append(row)
-                if len(rows[True]) + len(rows[False]) >= self.batch_size:  # a file write per batch, not per plate
-                    for accepted, file in files.items():
-                        file.append(rows[accepted])
-                        rows[accepted] = []
+            with Progress(transient=True) as progress:  # drawn in a terminal only, as lprzoo pseudo-label's
+                task = progress.add_task(f"reading {len(items)} images", total=len(items))
+                for reading in self.read_batches(items, skipped):
+                    progress.advance(task)
+                    row = reading_row(
+                        reading.source, reading.text, reading.confidence, reading.char_confidences, reading.topn
+                    )
+                    rows[reading.accepted is not False].append(row)
+                    if len(rows[True]) + len(rows[False]) >= self.batch_size:  # a write per batch, not per plate
+                        for accepted, file in files.items():
+                            file.append(rows[accepted])
+                            rows[accepted] = []
+                progress.advance(task, len(skipped or []))
         except InvalidSampleError as error:
             hint = "write(..., skip_invalid=True) reads on and lists such files for review"
             raise InvalidSampleError(error.path, f"{error.reason} ({hint})") from None
