@@ -249,18 +249,18 @@ def average(models: str = "", out: str = "") -> Path:
             from the same one.
         out: the ``.safetensors`` file to write (fp32); ``lprzoo calibrate`` then fits its confidence.
     """
-    models = [m.strip() for m in models.split(",") if m.strip()]  # type: ignore[assignment]
-    if len(models) < 2 or not out:
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if len(names) < 2 or not out:
         raise LprzooError("average: give two or more comma-separated --models and --out")
-    states, records = zip(*(recognizer_state(read_weights(m)) for m in models))
+    states, records = zip(*(recognizer_state(read_weights(m)) for m in names))
 
     def network(state: dict[str, torch.Tensor], record: RecognizerRecord) -> tuple:
         return record.arch, record.charset.chars, record.kind_head, record.input, sorted(state)
 
-    for model, state, record in zip(models[1:], states[1:], records[1:]):
+    for model, state, record in zip(names[1:], states[1:], records[1:]):
         if network(state, record) != network(states[0], records[0]):
             raise LprzooError(
-                f"average: {model} is not the same network as {models[0]} (arch, alphabet, input, kind head)"
+                f"average: {model} is not the same network as {names[0]} (arch, alphabet, input, kind head)"
             )
     mean = {
         key: torch.stack([s[key].float() for s in states]).mean(0) if value.is_floating_point() else value
@@ -270,7 +270,7 @@ def average(models: str = "", out: str = "") -> Path:
     net.load_state_dict(mean)
     record = replace(records[-1], calibration=None)  # the mixture's confidence is not any part's: calibrate it anew
     path = save_recognizer(out, net, record, dtype=torch.float32)
-    log.info("averaged %d models -> %s (calibrate it: lprzoo calibrate --model %s --out ...)", len(models), path, path)
+    log.info("averaged %d models -> %s (calibrate it: lprzoo calibrate --model %s --out ...)", len(names), path, path)
     return path
 
 

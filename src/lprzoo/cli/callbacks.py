@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -203,61 +204,64 @@ class LogProgress(pl.Callback):
         self._start = self._last = 0.0
         self._first_step = 0
 
+    def _due(self) -> float | None:
+        """Seconds since the stage began when a line is due (``interval`` since the last one), else ``None``."""
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return None
+        self._last = now
+        return now - self._start
+
     @rank_zero_only
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        import time
-
         self._start = self._last = time.monotonic()
         self._first_step = trainer.global_step  # a resumed run's ETA counts only the steps it takes itself
 
     @rank_zero_only
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        import time
-
-        now = time.monotonic()
-        if now - self._last < self.interval:
+        elapsed = self._due()
+        if elapsed is None:
             return
-        self._last = now
         total = trainer.estimated_stepping_batches
         done = trainer.global_step - self._first_step
         left = max(total - trainer.global_step, 0) if total != float("inf") else 0
-        eta = (now - self._start) / max(done, 1) * left
+        eta = elapsed / max(done, 1) * left
         loss = trainer.callback_metrics.get("train/loss")
         log.info(
             "epoch %d/%d  step %d/%s  loss %s  elapsed %s  ETA %s",
             trainer.current_epoch + 1, trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?",
             trainer.global_step, int(total) if total != float("inf") else "?",
-            f"{float(loss):.4f}" if loss is not None else "–", _clock(now - self._start), _clock(eta),
+            f"{float(loss):.4f}" if loss is not None else "–", _clock(elapsed), _clock(eta),
         )  # fmt: skip
 
     @rank_zero_only
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        import time
-
         self._start = self._last = time.monotonic()
 
     on_predict_start = on_test_start
 
     @rank_zero_only
-    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        self._reading_line(trainer, "test", trainer.num_test_batches, args[2])  # (outputs, batch, batch_idx, ...)
+    def on_test_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        self._reading_line("test", trainer.num_test_batches, batch_idx)
 
     @rank_zero_only
-    def on_predict_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        self._reading_line(trainer, "predict", trainer.num_predict_batches, args[2])
+    def on_predict_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        self._reading_line("predict", trainer.num_predict_batches, batch_idx)
 
-    def _reading_line(self, trainer: pl.Trainer, stage: str, batches: list[int | float], batch_idx: int) -> None:
-        import time
-
-        now = time.monotonic()
-        if now - self._last < self.interval:
+    def _reading_line(self, stage: str, batches: list[int | float], batch_idx: int) -> None:
+        elapsed = self._due()
+        if elapsed is None:
             return
-        self._last = now
         total, done = sum(batches), batch_idx + 1  # one dataloader: its batches; the ETA assumes steady batches
         known = total != float("inf")
-        eta = (now - self._start) / done * max(total - done, 0) if known else 0
-        log.info("%s: batch %d/%s  elapsed %s  ETA %s", stage, done, int(total) if known else "?",
-                 _clock(now - self._start), _clock(eta) if known else "?")  # fmt: skip
+        eta = _clock(elapsed / done * max(total - done, 0)) if known else "?"
+        log.info("%s: batch %d/%s  elapsed %s  ETA %s", stage, done, int(total) if known else "?", _clock(elapsed), eta)
 
     @rank_zero_only
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
