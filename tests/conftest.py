@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from lprzoo.charset import DIGITS, PROVINCES
@@ -61,3 +62,31 @@ def spelling_log_probs(text: str, charset):
         probs[0, 2 * t + 1, charset.encode(ch)[0]] = 0.8
     probs[0, ::2, 0] = 1.0
     return (probs / probs.sum(-1, keepdim=True)).log()
+
+
+class TwoMinds(torch.nn.Module):
+    """A recognizer of two minds: it reads a still plate (one grey level) as ``皖A12345`` at ~0.6 (``皖A12346`` ~0.4)
+    and any moved one (a border of the reader's views' fill) as ``皖A12346``, sure of it."""
+
+    first, second = "皖A12345", "皖A12346"
+
+    def __init__(self, charset) -> None:
+        super().__init__()
+
+        def spelled(text: str) -> torch.Tensor:  # (T, K): each character on its own frame between sure blanks
+            out = torch.zeros(2 * len(text) + 1, charset.num_classes)
+            for t in range(len(out)):
+                out[t, charset.encode(text[t // 2])[0] if t % 2 else 0] = 12.0
+            return out
+
+        still = spelled(self.first)
+        still[2 * len(self.first) - 1, charset.encode("6")[0]] = 11.6  # the last character: 5 ~0.6, 6 ~0.4
+        self.register_buffer("still", still)
+        self.register_buffer("moved", spelled(self.second))
+
+    @staticmethod
+    def is_moved(x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1).amin(1) < 0.6  # (B,): the fill (127 / 255) shows at the border
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(self.is_moved(x)[:, None, None], self.moved, self.still)  # (B, T, K)

@@ -9,6 +9,7 @@ import torch
 
 from lprzoo.calibrate import fit_calibration
 from lprzoo.calibration import (
+    REREAD_BELOW,
     Calibration,
     coverage_at,
     expected_calibration_error,
@@ -182,8 +183,10 @@ def test_a_reader_with_views_accepts_only_readings_every_view_agrees_on(tmp_path
                  "--views", "2"]) == 0  # fmt: skip
     _, loaded = load_recognizer(out)
     assert loaded.calibration is not None and loaded.calibration.views == 2
+    assert loaded.calibration.reread_below == REREAD_BELOW  # new calibrations read doubtful plates again
     reader = lprzoo.load(str(out))
-    assert reader.views == 2
+    assert reader.views == 2 and reader.reread_below == REREAD_BELOW
+    assert lprzoo.load(str(out), reread_below=0).reread_below == 0
     readings = reader(sorted((tmp_path / "val").glob("*.jpg")))
     assert all(r.agreement in (0.0, 0.5, 1.0) for r in readings)
     scores = [r.confidence * r.agreement for r in readings]

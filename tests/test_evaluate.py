@@ -37,3 +37,22 @@ def test_evaluate_gives_ra_per_spec_and_the_kind_heads_accuracy(tmp_path):
     assert sum(n for _, n in out["by_kind"].values()) == len(labels[::25])
     with pytest.raises(KeyError):
         out["by_spec"]["no-such-spec"]
+
+
+def test_evaluate_scores_the_reading_the_reader_returns():
+    """``RA_reading`` is of what ``reader(images)`` returns, its doubtful plates read again under small moves
+    included; ``RA`` stays the greedy reading's (the paper's)."""
+    from lprzoo.reader import PlateReader
+    from tests.conftest import TwoMinds
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", beam_width=5, top_n=3)
+    net = TwoMinds(record.charset)
+    plates = torch.full((4, 3, 48, 160), 200, dtype=torch.uint8)
+    for reread_below in (0.0, 0.9):
+        reader = PlateReader(net, record, reread_below=reread_below)
+        read = [r.text for r in reader(plates)]
+        truth = [net.second, net.second, net.first, "皖B00000"]
+        out = evaluate(reader, plates, truth, breakdown=False)
+        assert out["RA_reading"] == sum(a == b for a, b in zip(read, truth)) / 4
+        assert out["RA"] == 0.25  # the greedy reading, 皖A12345, right once
+    assert out["RA_reading"] == 0.5  # read again: 皖A12346, right twice

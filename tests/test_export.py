@@ -86,17 +86,18 @@ def test_load_with_an_onnx_runtime_exports_once_into_the_cache(tiny, runtime, ls
 
 
 def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(tmp_path):
-    """The record's calibration (temperature, operating point) travels into the ONNX metadata: every runtime reads
-    calibrated confidences; fp32 ONNX gives the torch readings, confidences to 1e-3 and the same accepted flags."""
+    """The record's calibration (temperature, operating point, re-reading of doubtful plates) travels into the ONNX
+    metadata: every runtime reads calibrated confidences; fp32 ONNX gives the torch readings, confidences to 1e-3
+    and the same accepted flags, the doubtful plates read again under small moves by both."""
     from lprzoo.calibration import Calibration
 
     torch.manual_seed(0)
     record = RecognizerRecord(arch="test-lightcrnn-tiny")
-    record.calibration = Calibration(temperature=0.5, threshold=1e-30, curve=[[1e-30, 1.0, 1.0]])
+    record.calibration = Calibration(temperature=0.5, threshold=1e-30, curve=[[1e-30, 1.0, 1.0]], reread_below=0.5)
     weights = save_recognizer(tmp_path / "cal.safetensors", record.build(), record, dtype=torch.float32)
     plates = torch.randint(0, 255, (12, 3, 48, 160), dtype=torch.uint8)
     readers = {runtime: lprzoo.load(str(weights), runtime=runtime) for runtime in ("torch", "onnx", "onnx-int8")}
-    assert {(r.temperature, r.threshold) for r in readers.values()} == {(0.5, 1e-30)}  # int8 too
+    assert {(r.temperature, r.threshold, r.reread_below) for r in readers.values()} == {(0.5, 1e-30, 0.5)}  # int8 too
     torch_readings, onnx_readings = readers["torch"](plates), readers["onnx"](plates)
     assert [r.text for r in torch_readings] == [r.text for r in onnx_readings]
     assert all(abs(a.confidence - b.confidence) < 1e-3 for a, b in zip(torch_readings, onnx_readings))

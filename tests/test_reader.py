@@ -228,3 +228,36 @@ def test_write_shows_how_far_it_is(reader, plate_folder, tmp_path, monkeypatch):
     (plate_folder / "0000_broken.jpg").write_bytes(b"not a jpeg")
     reader.write(plate_folder, tmp_path / "plates.csv", skip_invalid=True)
     assert sum(steps) == len(list(plate_folder.glob("*.jpg")))
+
+
+def test_a_doubtful_plate_is_read_again_under_small_moves_and_the_text_they_find_most_probable_kept():
+    """``reread_below``: a plate read ``皖A12345`` at ~0.6, whose moved views all read ``皖A12346``, reads
+    ``皖A12346`` with the mean probability over the plate and its six views; above the cut, or with 0, it is read
+    as before, with no extra pass."""
+    from lprzoo.calibration import VIEWS
+    from lprzoo.decode import text_probabilities
+    from tests.conftest import TwoMinds
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", beam_width=5, top_n=3)
+    net = TwoMinds(record.charset)
+    first, second, still, moved = net.first, net.second, net.still, net.moved
+    plate = torch.full((3, 48, 160), 200, dtype=torch.uint8)  # one plate, one reading
+
+    plain = PlateReader(net, record)(plate)
+    assert plain.text == first and 0.5 < plain.confidence < 0.9
+    assert PlateReader(net, record, reread_below=0.5)(plate).text == first  # sure enough: not read again
+
+    calls = []
+    forward = net.forward
+    net.forward = lambda x: (calls.append(len(x)), forward(x))[1]
+    again = PlateReader(net, record, reread_below=0.9)(plate)
+    assert calls == [1] * (1 + len(VIEWS))  # the plate, then each view once
+    n_moved = sum(int(TwoMinds.is_moved(PlateReader.moved(plate[None], v).float() / 255)) for v in VIEWS)
+    assert n_moved >= 4
+    p_still, p_moved = (
+        text_probabilities(lp[None].log_softmax(-1), [second], record.charset)[0] for lp in (still, moved)
+    )
+    assert again.text == second
+    assert again.confidence == pytest.approx(((1 + len(VIEWS) - n_moved) * p_still + n_moved * p_moved) / 7, rel=1e-5)
+    assert again.topn[0] == (second, again.confidence) and first in dict(again.topn)
+    assert again.char_confidences == []  # another text than the plate's own best path

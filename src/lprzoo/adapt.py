@@ -515,11 +515,13 @@ def _publish(state: dict[str, Any], trained: list[RoundRecord], root: Path) -> P
     record.name = config["name"]
     if config["val"]:  # calibrated on the labelled source crops: the camera's labels are never used
         from lprzoo.calibrate import fit_calibration
+        from lprzoo.calibration import REREAD_BELOW
         from lprzoo.evaluate import labelled_images
         from lprzoo.reader import PlateReader
 
         images, labels = labelled_images(config["val"], record)
-        record.calibration = fit_calibration(PlateReader(net, record), images, labels, 0.99, config["val"])
+        reader = PlateReader(net, record)
+        record.calibration = fit_calibration(reader, images, labels, 0.99, config["val"], reread_below=REREAD_BELOW)
     weights = root / f"{config['name']}.safetensors"
     adaptation = {
         "pool": state["pool"],

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lprzoo.calibration import Calibration, coverage_at, expected_calibration_error, fit_temperature, risk_coverage
+from lprzoo.calibration import (
+    REREAD_BELOW,
+    Calibration,
+    coverage_at,
+    expected_calibration_error,
+    fit_temperature,
+    risk_coverage,
+)
 from lprzoo.errors import LprzooError
 
 # torch, the decoder and the pictures are imported where they run, and torch types are named in strings: `lprzoo
@@ -55,11 +62,14 @@ def fit_calibration(
     fitted_on: str = "",
     logits: torch.Tensor | None = None,  # noqa: F821
     views: int = 0,
+    reread_below: float = 0.0,
 ) -> Calibration:
     """A :class:`Calibration` of ``reader`` on labelled plates ``images`` (``uint8 (N, 3, H, W)``); ``logits``: the
     reader's scores for them, if the caller has them already.  With ``views``, the operating point is fitted for the
     score confidence x agreement, the share of the views that read the same text (the reader accepts by the same
-    score); the confidence itself is calibrated as without views."""
+    score); the confidence itself is calibrated as without views.  With ``reread_below``, the temperature is fitted as
+    without, then the curve, threshold and ECE are of the readings the reader makes with it
+    (:meth:`~lprzoo.reader.PlateReader.reread`)."""
     logits = all_logits(reader, images) if logits is None else logits  # (N, T, K)
     width, grammar = max(reader.beam_width, 1), getattr(reader, "grammar", None)
 
@@ -71,6 +81,15 @@ def fit_calibration(
     raw_conf, raw_ok, _ = readings(1.0)
     temperature = fit_temperature(lambda t: readings(t)[0], raw_ok)
     conf, ok, texts = readings(temperature)
+    if reread_below > 0:  # the doubtful plates read again under small moves, as the calibrated reader will
+        saved = reader.temperature, reader.reread_below
+        reader.temperature, reader.reread_below = temperature, reread_below
+        try:
+            read = [p for i in range(0, len(labels), 256) for p in _reader_readings(reader, images[i : i + 256])]
+        finally:
+            reader.temperature, reader.reread_below = saved
+        texts = [p.text for p in read]
+        conf, ok = np.array([p.confidence for p in read]), np.array([t == y for t, y in zip(texts, labels)])
     score = conf
     if views:  # a reading that a small move of the plate changes is never accepted
         saved = reader.views, reader.temperature
@@ -91,9 +110,18 @@ def fit_calibration(
         ece_after=round(expected_calibration_error(conf, ok), 4),
         curve=[[round(v, 6) for v in row] for row in curve],
         views=views,
+        reread_below=reread_below,
     )
     calibration.threshold = calibration.threshold_for(min_precision)
     return calibration
+
+
+def _reader_readings(reader, plates: torch.Tensor) -> list:  # noqa: F821
+    """The reader's readings (:class:`~lprzoo.decode.Prediction`) of ``uint8 (B, 3, H, W)`` plates, doubtful ones
+    read again as it reads them."""
+    logits, kind_logits = reader.logits_and_kind(plates)
+    log_probs = (logits / reader.temperature).log_softmax(-1)  # (B, T, K)
+    return reader.reread(plates, log_probs, kind_logits, reader.decode(log_probs, kind_logits=kind_logits))
 
 
 def calibrate(
@@ -103,6 +131,7 @@ def calibrate(
     min_precision: float = 0.99,
     report: str | None = None,
     views: int = 0,
+    reread_below: float = REREAD_BELOW,
 ) -> Path:
     """Fit a reader's confidence on held-out labelled plates and write the reader with its calibration.
 
@@ -116,6 +145,9 @@ def calibrate(
             ``out``).
         views: accept a reading only when it survives this many small moves of the plate (0 to 6,
             :data:`lprzoo.calibration.VIEWS`); raises coverage at a precision, at one network pass per view.
+        reread_below: the reader reads a plate below this confidence again under the six views and keeps the text
+            they find most probable (:data:`lprzoo.calibration.REREAD_BELOW`; 0: never); the operating point is
+            fitted on the readings so made.
     """
     import torch
 
@@ -130,12 +162,14 @@ def calibrate(
         raise LprzooError(f"calibrate: --min_precision must lie in (0, 1], got {min_precision}")
     if not 0 <= views <= 6:
         raise LprzooError(f"calibrate: --views must lie in [0, 6], got {views}")
+    if not 0 <= reread_below <= 1:
+        raise LprzooError(f"calibrate: --reread_below must lie in [0, 1], got {reread_below}")
     net, record = load_recognizer(model)
     record = replace(record, calibration=None)
     reader = PlateReader(net, record)
     images, labels = labelled_images(data, record)
     logits = all_logits(reader, images)  # one pass of the network: the fit and the pictures share it
-    calibration = fit_calibration(reader, images, labels, min_precision, str(data), logits, views)
+    calibration = fit_calibration(reader, images, labels, min_precision, str(data), logits, views, reread_below)
     target = Path(out)
     floats = [v for v in read_weights(model).state_dict.values() if v.is_floating_point()]
     dtype = floats[0].dtype if floats and floats[0].dtype in (torch.float16, torch.float32) else torch.float32

@@ -139,15 +139,17 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of a :class:`~lprzoo.reader.PlateReader` on ``uint8 (N, 3, H, W)`` images and their labels.
 
-    Returns RA, CRA, CRA-C, CRA-NC, top-N and ``plates``, the trust figures of the reader's own reading (beam top-1
-    and its calibrated confidence: ECE, mean confidence, coverage at 99 % / 99.5 % precision,
+    Returns RA, CRA, CRA-C, CRA-NC, top-N and ``plates`` (of the greedy reading, the paper's), ``RA_reading`` (of
+    the reader's own reading: the kind-constrained beam's top-1, its doubtful plates read again under small moves
+    when the reader does, :meth:`~lprzoo.reader.PlateReader.reread`), the trust figures of that reading and its
+    calibrated confidence (ECE, mean confidence, coverage at 99 % / 99.5 % precision,
     :func:`~lprzoo.calibration.confidence_figures`); with ``breakdown`` also RA ``by_colour`` and
     ``by_province`` (``{key: [correct, total]}``) and the greedy ``predictions``.  With ``pictures``, a folder, it
     also draws the set's reliability diagram and risk-coverage curve there (:func:`lprzoo.viz.confidence_report`,
     named after ``title``).  With ``kinds`` (each plate's kind, ``None`` unknown; :func:`load_named`), the RA per
     colour comes from them instead of the hue, and a reader with a kind head also gets ``kind_accuracy`` (colour and
     rows both right) and ``by_kind`` (``{kind: [kind right, total]}``).  With ``specs`` (each plate's spec, e.g.
-    :func:`render_types`), RA ``by_spec`` too.
+    :func:`render_types`), RA ``by_spec`` and ``by_spec_reading`` too.
     """
     metrics = PlateMetrics(top_n)
     predictions: list[str] = []
@@ -161,6 +163,8 @@ def evaluate(
         greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
         # top-N as the reader gives them: plates of the predicted kind, unless the reader was loaded with grammar=False
         beams = reader.decode(log_probs, max(top_n), kind_logits, beam_width=max(reader.beam_width, 2))
+        if getattr(reader, "reread_below", 0) > 0:  # its doubtful plates read again under small moves, as it reads
+            beams = reader.reread(images[start : start + reader.batch_size], log_probs, kind_logits, beams)
         batch_labels = labels[start : start + reader.batch_size]
         metrics.update(greedy, batch_labels, [[t for t, _ in b.topn] for b in beams])
         predictions += greedy
@@ -168,6 +172,7 @@ def evaluate(
         correct += [b.text == label for b, label in zip(beams, batch_labels)]
     out: dict[str, Any] = {k: round(float(v), 4) for k, v in metrics.compute().items()}
     out["plates"] = int(out["plates"])
+    out["RA_reading"] = round(sum(correct) / max(len(correct), 1), 4)  # the reader's own reading's RA
     out.update(confidence_figures(confidence, correct))
     if pictures is not None:
         from lprzoo.viz import confidence_report
@@ -195,10 +200,14 @@ def evaluate(
         out["by_colour"] = dict(sorted(by_colour.items()))
         if specs is not None:
             by_spec: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-            for spec, label, pred in zip(specs, labels, predictions):
+            by_spec_reading: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            for spec, label, pred, right in zip(specs, labels, predictions, correct):
                 by_spec[spec][0] += int(pred == label)
                 by_spec[spec][1] += 1
+                by_spec_reading[spec][0] += int(right)
+                by_spec_reading[spec][1] += 1
             out["by_spec"] = dict(sorted(by_spec.items()))
+            out["by_spec_reading"] = dict(sorted(by_spec_reading.items()))
         out["by_province"] = {p: by_province[p] for p in PROVINCES if p in by_province}
         out["predictions"] = predictions
     return out

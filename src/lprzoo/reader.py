@@ -191,6 +191,10 @@ class PlateReader:
             doubtful plates, whose reading and accept decision a rounded network may change, get the exact
             network's; the confident ones keep the fast one's.
         confirm_below: the confidence under which ``confirm`` reads a plate again.
+        reread_below: read every plate whose reading is below this calibrated confidence again under each of
+            :data:`lprzoo.calibration.VIEWS` and keep the text of highest mean probability over the views, with that
+            mean as its confidence (0: never); default the record's calibration's
+            (:data:`lprzoo.calibration.REREAD_BELOW` for new calibrations).
     """
 
     def __init__(
@@ -206,6 +210,7 @@ class PlateReader:
         views: int | None = None,
         confirm: nn.Module | None = None,
         confirm_below: float = CONFIRM_BELOW,
+        reread_below: float | None = None,
     ) -> None:
         from lprzoo.calibration import VIEWS
 
@@ -230,6 +235,9 @@ class PlateReader:
         self.threshold = threshold
         self.confirm_below = max(confirm_below, 0.0 if threshold is None else threshold + CONFIRM_MARGIN)
         self.views = (calibration.views if calibration is not None else 0) if views is None else views
+        if reread_below is None:
+            reread_below = calibration.reread_below if calibration is not None else 0.0
+        self.reread_below = reread_below
         if threshold is not None and calibration is not None and self.views != calibration.views:
             fitted, used = calibration.views, self.views
             log.warning("the operating point was fitted with %d views and this reader uses %d: its precision is "
@@ -259,19 +267,62 @@ class PlateReader:
         """``uint8 (B, 3, H, W)`` plates -> calibrated log-probabilities ``(B, T, K)`` (the record's temperature)."""
         return (self.logits(plates) / self.temperature).log_softmax(-1)  # (B, T, K)
 
-    def agreement(self, plates: torch.Tensor, texts: Sequence[str]) -> list[float]:
-        """For ``uint8 (B, 3, H, W)`` plates read as ``texts``: the share of the reader's views that read the same."""
+    @staticmethod
+    def moved(plates: torch.Tensor, view: dict[str, Any]) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` plates under one of :data:`lprzoo.calibration.VIEWS` (torchvision ``affine``)."""
         import torchvision.transforms.v2.functional as F
 
+        return F.affine(plates, **{"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view},
+                        interpolation=F.InterpolationMode.BILINEAR, fill=[127])  # fmt: skip
+
+    def agreement(self, plates: torch.Tensor, texts: Sequence[str]) -> list[float]:
+        """For ``uint8 (B, 3, H, W)`` plates read as ``texts``: the share of the reader's views that read the same."""
         from lprzoo.calibration import VIEWS
 
         votes = np.zeros(len(texts))
         for view in VIEWS[: self.views]:
-            moved = F.affine(plates, **{"angle": 0.0, "translate": [0, 0], "scale": 1.0, "shear": [0.0, 0.0], **view},
-                             interpolation=F.InterpolationMode.BILINEAR, fill=[127])  # fmt: skip
-            seen = [p.text for p in self.decode(self.log_probs(moved), top_n=1)]  # only the reading is compared
+            seen = [p.text for p in self.decode(self.log_probs(self.moved(plates, view)), top_n=1)]  # the reading only
             votes += np.array([a == b for a, b in zip(seen, texts)])
         return (votes / max(self.views, 1)).tolist()
+
+    def reread(
+        self,
+        plates: torch.Tensor,
+        log_probs: torch.Tensor,
+        kind_logits: torch.Tensor,
+        predictions: list[Prediction],
+        net: nn.Module | None = None,
+    ) -> list[Prediction]:
+        """The ``predictions`` of ``uint8 (B, 3, H, W)`` plates (read from ``log_probs`` ``(B, T, K)``, calibrated),
+        those below :attr:`reread_below` read again under every view of :data:`lprzoo.calibration.VIEWS` (by
+        ``net``, default the reader's): their texts and the views' top-N are scored by their mean probability over
+        the unmoved plate and the views, the best kept with that mean as its confidence (test-time augmentation on
+        the doubtful plates only; the views are decoded within the unmoved plate's kind)."""
+        from lprzoo.calibration import VIEWS
+
+        doubtful = [i for i, p in enumerate(predictions) if p.confidence < self.reread_below]
+        if not doubtful:
+            return predictions
+        kinds = kind_logits[doubtful]
+        views = [log_probs[doubtful]]  # (D, T, K) each: the unmoved plate, then every view
+        for view in VIEWS:
+            logits, _ = self.logits_and_kind(self.moved(plates[doubtful], view), net)
+            views.append((logits / self.temperature).log_softmax(-1))
+        candidates = [list(dict.fromkeys(t for p in per_plate for t, _ in p.topn or [(p.text, 0.0)]))
+                      for per_plate in zip(*(self.decode(v, kind_logits=kinds) for v in views))]  # fmt: skip
+        owner = [j for j, texts in enumerate(candidates) for _ in texts]  # (C,): the doubtful plate of each candidate
+        texts = [t for texts in candidates for t in texts]
+        scores = np.mean([text_probabilities(v[owner], texts, self.charset) for v in views], axis=0)  # (C,)
+        out, start = list(predictions), 0
+        for j, i in enumerate(doubtful):
+            mine = scores[start : start + len(candidates[j])]
+            order = np.argsort(-mine, kind="stable")
+            ranked = [(candidates[j][k], float(mine[k])) for k in order]
+            text, confidence = ranked[0]
+            same = text == predictions[i].text
+            out[i] = Prediction(text, confidence, predictions[i].char_confidences if same else [], ranked[: self.top_n])
+            start += len(candidates[j])
+        return out
 
     def decode(
         self,
@@ -319,6 +370,9 @@ class PlateReader:
                     again = (logits[doubtful] / self.temperature).log_softmax(-1)
                     for i, p in zip(doubtful, self.decode(again, kind_logits=kind_logits[doubtful])):
                         predictions[i] = p
+            if self.reread_below > 0:  # the doubtful plates read again under small moves, by the exact network
+                log_probs = (logits / self.temperature).log_softmax(-1)
+                predictions = self.reread(plates, log_probs, kind_logits, predictions, self.confirm)
             chosen, d = list(range(len(batch))), len(batch)
             for i, (_, _, double) in enumerate(batch):
                 if double is not None:
@@ -476,6 +530,7 @@ def load(
     grammar: bool = True,
     views: int | None = None,
     confirm_below: float = CONFIRM_BELOW,
+    reread_below: float | None = None,
 ) -> PlateReader:
     """A ready :class:`PlateReader` from a zoo name, a weights file (``.safetensors`` / ``.ckpt`` / ``.onnx``) or a
     hashed URL.
@@ -493,6 +548,8 @@ def load(
         confirm_below: an int8 runtime reads again with the fp32 export every plate it reads below this confidence
             or near its operating point (:data:`CONFIRM_BELOW`, :data:`CONFIRM_MARGIN`; 0: never), so its
             readings and accept decisions are torch's.
+        reread_below: read the plates below this confidence again under small moves and keep the text the moves
+            find most probable (default: the record's calibration's, 0 without one; 0: never).
 
     Example::
 
@@ -512,11 +569,24 @@ def load(
         if runtime.startswith("onnx-int8") and confirm_below > 0 and not str(source).endswith(".onnx"):
             confirm = OnnxNet(_onnx_file(source, "onnx"), threads)  # the same model in fp32
         return PlateReader(
-            net, record, "cpu", beam_width, top_n, batch_size, threshold, grammar, views, confirm, confirm_below
+            net,
+            record,
+            "cpu",
+            beam_width,
+            top_n,
+            batch_size,
+            threshold,
+            grammar,
+            views,
+            confirm,
+            confirm_below,
+            reread_below,
         )
     net, record = load_recognizer(source, device)
     threshold = _threshold(record, min_precision, source)
-    return PlateReader(net, record, device, beam_width, top_n, batch_size, threshold, grammar, views)
+    return PlateReader(
+        net, record, device, beam_width, top_n, batch_size, threshold, grammar, views, reread_below=reread_below
+    )
 
 
 def _threshold(record: RecognizerRecord, min_precision: float | None, source: str | Path) -> float | None:
