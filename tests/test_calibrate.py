@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from lprzoo.batch import InputContract
 from lprzoo.calibrate import fit_calibration
 from lprzoo.calibration import (
     REREAD_BELOW,
@@ -197,3 +198,24 @@ def test_a_reader_with_views_accepts_only_readings_every_view_agrees_on(tmp_path
     assert [r.text for r in plain] == [r.text for r in readings] and all(r.agreement is None for r in plain)
     with pytest.raises(LprzooError, match=r"views must lie in \[0, 6\]"):
         lprzoo.load(str(out), views=7)
+
+
+def test_calibrate_can_move_a_reader_to_another_layout(tmp_path):
+    """``lprzoo calibrate --layout rows-level``: the reader it writes reads with that layout (its record says so);
+    a layout that does not exist is a one-line error."""
+    import lprzoo
+    from lprzoo.cli import main
+    from tests.conftest import write_plates
+
+    write_plates(tmp_path / "val", 4, size=(160, 48))
+    record = RecognizerRecord(arch="test-lightcrnn-tiny", input=InputContract(layout="rows-tight"))
+    source = save_recognizer(tmp_path / "tiny.safetensors", record.build(), record)
+    out = tmp_path / "tiny-level.safetensors"
+    args = ["calibrate", "--model", str(source), "--data", str(tmp_path / "val"), "--out", str(out)]
+    assert main([*args, "--layout", "rows-level"]) == 0
+    assert lprzoo.load(str(out)).record.input.layout == "rows-level"
+    assert load_recognizer(source)[1].input.layout == "rows-tight"  # the source is left as it was
+    with pytest.raises(LprzooError, match="--layout must be one of"):
+        from lprzoo.calibrate import calibrate
+
+        calibrate(str(source), str(tmp_path / "val"), str(out), layout="rows-crooked")

@@ -55,6 +55,9 @@ def test_every_recipe_parses_and_instantiates_what_it_says(recipe):
         elif key == "arch":  # a typed architecture arrives as the registry call that rebuilds it
             assert value["init_args"].items() <= cli.model.hparams.arch_kwargs.items(), key
     assert cli.trainer.max_epochs == spec["trainer"].get("max_epochs", cli.trainer.max_epochs)
+    contract = (spec["data"].get("init_args") or {}).get("contract")
+    if contract:  # a recipe's input contract reaches its data and, linked, the model its record comes from
+        assert cli.datamodule.contract.layout == contract["layout"] == cli.model.contract.layout
 
 
 def _structure(recipe: Path) -> tuple:

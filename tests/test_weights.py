@@ -142,12 +142,12 @@ def test_a_record_saved_before_layouts_reads_one_row_and_new_ones_keep_theirs(tm
     del old["input"]["layout"], old["input"]["double_row_aspect"]
     assert RecognizerRecord.from_dict(old).input.layout == "single"
     assert RecognizerRecord.from_dict({}).input.layout == "single"
-    for layout in ("rows", "rows-tight"):
+    for layout in ("rows", "rows-tight", "rows-level"):
         record = RecognizerRecord(arch="test-lightcrnn-tiny", kind_head=True, input=InputContract(layout=layout))
         path = save_recognizer(tmp_path / f"{layout}.safetensors", record.build(), record)
         net, loaded = load_recognizer(path)
         assert loaded.input.layout == layout and loaded.kind_head and net.kind_head is not None
-    assert INPUT.layout == "rows-tight"  # new models trim a double-row plate's top row to its text
+    assert INPUT.layout == "rows-level"  # new models level a double-row plate's rows and trim its top row to its text
     assert "kind_head" not in json.loads(RecognizerRecord().to_json())  # records without one stay as they were
 
 

@@ -132,6 +132,7 @@ def calibrate(
     report: str | None = None,
     views: int = 0,
     reread_below: float = REREAD_BELOW,
+    layout: str | None = None,
 ) -> Path:
     """Fit a reader's confidence on held-out labelled plates and write the reader with its calibration.
 
@@ -148,6 +149,8 @@ def calibrate(
         reread_below: the reader reads a plate below this confidence again under the six views and keeps the text
             they find most probable (:data:`lprzoo.calibration.REREAD_BELOW`; 0: never); the operating point is
             fitted on the readings so made.
+        layout: the input layout the reader reads with (:data:`lprzoo.layout.LAYOUTS`; default its record's), e.g.
+            ``rows-level`` for a reader trained under ``rows-tight``; the calibration is fitted reading so.
     """
     import torch
 
@@ -166,6 +169,12 @@ def calibrate(
         raise LprzooError(f"calibrate: --reread_below must lie in [0, 1], got {reread_below}")
     net, record = load_recognizer(model)
     record = replace(record, calibration=None)
+    if layout is not None:
+        from lprzoo.layout import LAYOUTS
+
+        if layout not in LAYOUTS:
+            raise LprzooError(f"calibrate: --layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        record = replace(record, input=replace(record.input, layout=layout))
     reader = PlateReader(net, record)
     images, labels = labelled_images(data, record)
     logits = all_logits(reader, images)  # one pass of the network: the fit and the pictures share it

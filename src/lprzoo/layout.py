@@ -12,6 +12,13 @@ come out ~3.5 times narrower than they are tall (GA 36's province glyph is wider
 ``"rows-tight"`` layout the top row is first trimmed to the columns its text covers (:func:`text_columns`, from the
 plate's own vertical strokes), which gives the province glyph about 1.6 times the width; ``"rows"`` scales it whole
 (the layout of readers trained before).
+
+A tilted plate has tilted rows, and no horizontal cut separates them: the cut runs through a glyph of one row or
+takes a strip of the other.  Under ``"rows-level"`` (new models' default) the crop is first turned by the angle
+that levels its rows (:func:`level_angle`: of -8 to 8 degrees, the one whose quietest gap stands out most against
+the text beside it), then split and trimmed as under ``"rows-tight"``.  On 800 renders of the two double-row
+kinds (seeds other than render-types') the published every-plate network, unchanged, read 98.6 % of them under it
+against 96.5 % under ``"rows-tight"`` (docs/plates.md).
 """
 
 from __future__ import annotations
@@ -19,13 +26,33 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-LAYOUTS = ("single", "rows", "rows-tight")  # the input contract's layouts; the last is new models' default
+LAYOUTS = (
+    "single",
+    "rows",
+    "rows-tight",
+    "rows-level",
+)  # the input contract's layouts; the last is new models' default
 TOP_SHARE = 3 / 7  # the top row (2 large characters) gets 3/7 of the width, the bottom row (5) the rest
 SEARCH = (0.15, 0.55)  # where the gap between the rows lies, as a share of the height (GA 36: ~0.37)
 BAND = 0.2  # the text rows looked at on each side of a candidate gap, as a share of the height
 TEXT_LEVEL = 0.25  # a column holds text where its smoothed stroke energy is at least this share of the peak
 TEXT_MARGIN = 0.08  # kept on each side of the text found, as a share of the width (blur and a loose estimate)
 MIN_TEXT = 0.4  # the trimmed top row is never narrower than this share of the plate's width
+LEVEL_ANGLES = np.arange(-8.0, 9.0, 1.0)  # the turns (degrees) tried to level a double-row plate's rows
+
+
+def _gap(gray: np.ndarray) -> tuple[int, float]:
+    """Of a ``float32 (64, 128)`` grey plate, the row of the gap between its text rows and how far that gap stands
+    out: the weaker side's peak of horizontal-gradient energy minus the gap's own."""
+    profile = np.abs(np.diff(gray, axis=1)).mean(1)  # (64,): text has strong horizontal gradients, the gap none
+    profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+    lo, hi, band = round(SEARCH[0] * 64), round(SEARCH[1] * 64), round(BAND * 64)
+    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.full(band, -np.inf), profile]), band)
+    above = windows[lo:hi].max(1)  # (hi - lo,): the peak of the band above each candidate row b, rows [b - band, b)
+    below = windows[lo + band + 1 : hi + band + 1].max(1)  # rows [b + 1, b + 1 + band)
+    contrast = np.minimum(above, below) - profile[lo:hi]
+    best = int(np.argmax(contrast))
+    return best + lo, float(contrast[best])
 
 
 def row_boundary(image: np.ndarray) -> int:
@@ -36,15 +63,29 @@ def row_boundary(image: np.ndarray) -> int:
     """
     h = image.shape[0]
     gray = np.asarray(Image.fromarray(image).convert("L").resize((128, 64), Image.BILINEAR), np.float32)
-    profile = np.abs(np.diff(gray, axis=1)).mean(1)  # (64,): text has strong horizontal gradients, the gap none
-    profile = np.convolve(profile, np.ones(3) / 3, mode="same")
-    lo, hi, band = round(SEARCH[0] * 64), round(SEARCH[1] * 64), round(BAND * 64)
-    # a gap is quiet against the text on both sides: the weaker side's peak minus the gap's own energy
-    contrast = [
-        min(profile[max(0, b - band) : b].max(), profile[b + 1 : b + 1 + band].max()) - profile[b]
-        for b in range(lo, hi)
-    ]
-    return max(1, min(h - 1, round((int(np.argmax(contrast)) + lo + 0.5) * h / 64)))
+    return max(1, min(h - 1, round((_gap(gray)[0] + 0.5) * h / 64)))
+
+
+def level_angle(image: np.ndarray) -> float:
+    """The turn (degrees, counter-clockwise) of :data:`LEVEL_ANGLES` that levels a double-row plate's rows: the one
+    after which the gap between them stands out most (:func:`row_boundary`'s measure).
+
+    Args:
+        image: ``uint8 (H, W, 3)`` RGB crop of the plate.
+    """
+    gray = Image.fromarray(image).convert("L").resize((128, 64), Image.BILINEAR)
+    fill = int(np.median(np.asarray(gray)))
+    contrast = [_gap(np.asarray(gray.rotate(a, Image.BILINEAR, fillcolor=fill), np.float32))[1] for a in LEVEL_ANGLES]
+    return float(LEVEL_ANGLES[int(np.argmax(contrast))])
+
+
+def levelled(image: np.ndarray) -> np.ndarray:
+    """A double-row plate ``uint8 (h, w, 3)`` turned by :func:`level_angle` (corners filled with its median colour)."""
+    angle = level_angle(image)
+    if angle == 0:
+        return image
+    fill = tuple(int(v) for v in np.median(image.reshape(-1, 3), axis=0))
+    return np.asarray(Image.fromarray(image).rotate(angle, Image.BILINEAR, fillcolor=fill))
 
 
 def text_columns(row: np.ndarray) -> tuple[int, int]:
@@ -64,10 +105,13 @@ def text_columns(row: np.ndarray) -> tuple[int, int]:
 
 
 def side_by_side(
-    image: np.ndarray, height: int, width: int, top_share: float = TOP_SHARE, tight: bool = False
+    image: np.ndarray, height: int, width: int, top_share: float = TOP_SHARE, tight: bool = False, level: bool = False
 ) -> np.ndarray:
     """A double-row plate ``uint8 (h, w, 3)`` -> ``uint8 (height, width, 3)``: top row left, bottom row right; with
-    ``tight``, the top row trimmed to its text first (:func:`text_columns`)."""
+    ``level``, the plate turned to level its rows first (:func:`levelled`); with ``tight``, the top row trimmed to its
+    text (:func:`text_columns`)."""
+    if level:
+        image = levelled(image)
     b = row_boundary(image)
     top_w = max(1, round(width * top_share))
     top_row = image[:b]
@@ -88,7 +132,9 @@ def to_input(image: np.ndarray, height: int, width: int, rows: str = "single", l
     """A plate crop ``uint8 (h, w, 3)`` -> the recognizer's ``uint8 (height, width, 3)`` for a plate of ``rows``, under
     the contract's ``layout``."""
     if rows == "double":
-        return side_by_side(image, height, width, tight=layout == "rows-tight")
+        return side_by_side(
+            image, height, width, tight=layout in ("rows-tight", "rows-level"), level=layout == "rows-level"
+        )
     if image.shape[:2] == (height, width):
         return image
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR, reducing_gap=2.0))
