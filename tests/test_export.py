@@ -90,6 +90,7 @@ def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(
     metadata: every runtime reads calibrated confidences; fp32 ONNX gives the torch readings, confidences to 1e-3
     and the same accepted flags, the doubtful plates read again under small moves by both."""
     from lprzoo.calibration import Calibration
+    from lprzoo.reader import REREAD_MARGIN
 
     torch.manual_seed(0)
     record = RecognizerRecord(arch="test-lightcrnn-tiny")
@@ -103,6 +104,10 @@ def test_calibrated_confidence_and_accepted_are_the_same_through_torch_and_onnx(
     assert all(abs(a.confidence - b.confidence) < 1e-3 for a, b in zip(torch_readings, onnx_readings))
     assert all(a.raw_confidence != a.confidence for a in torch_readings if a.confidence > 0)  # calibrated
     assert [r.accepted for r in torch_readings] == [r.accepted for r in onnx_readings]
+    int8 = readers["onnx-int8"]
+    assert int8.confirm_below >= 0.5 + REREAD_MARGIN  # near the re-reading cut, the fp32 network decides
+    doubtful = [(a, b) for a, b in zip(torch_readings, int8(plates)) if a.confidence < int8.confirm_below]
+    assert doubtful and all(a.text == b.text and abs(a.confidence - b.confidence) < 1e-3 for a, b in doubtful)
 
 
 def test_an_int8_reader_reads_its_doubtful_plates_again_in_fp32(tiny):

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # 9 of 1,200 readings and 8 accept decisions.
 CONFIRM_BELOW = 0.9
 CONFIRM_MARGIN = 0.1
+# ... and every plate it reads less than REREAD_MARGIN above the confidence under which the reader reads a plate again
+# (``reread_below``), where rounding could decide whether it is read again: at 0.05 no plate of real/val or of 600
+# renders of other seeds than render-types read >= 0.95 in int8 and < 0.9 in fp32 (0.02 left one of the renders).
+REREAD_MARGIN = 0.05
 
 ImageLike = Union[str, Path, "Image.Image", np.ndarray, torch.Tensor]  # noqa: F821
 
@@ -187,9 +191,10 @@ class PlateReader:
             agreement (``PlateReading.agreement``); default the record's calibration's.  Each view is one more network
             pass; the threshold must then come from a calibration fitted with as many views.
         confirm: a second network for the same record (an int8 reader's fp32 export) that reads again every plate
-            whose reading is below ``confirm_below`` or less than :data:`CONFIRM_MARGIN` above ``threshold``: the
-            doubtful plates, whose reading and accept decision a rounded network may change, get the exact
-            network's; the confident ones keep the fast one's.
+            whose reading is below ``confirm_below``, less than :data:`CONFIRM_MARGIN` above ``threshold`` or less
+            than :data:`REREAD_MARGIN` above ``reread_below``: the doubtful plates, whose reading, accept decision or
+            reading again a rounded network may change, get the exact network's; the confident ones keep the fast
+            one's.
         confirm_below: the confidence under which ``confirm`` reads a plate again.
         reread_below: read every plate whose reading is below this calibrated confidence again under each of
             :data:`lprzoo.calibration.VIEWS` and keep the text of highest mean probability over the views, with that
@@ -233,11 +238,15 @@ class PlateReader:
         if threshold is None and calibration is not None and calibration.threshold > 0:
             threshold = calibration.threshold
         self.threshold = threshold
-        self.confirm_below = max(confirm_below, 0.0 if threshold is None else threshold + CONFIRM_MARGIN)
         self.views = (calibration.views if calibration is not None else 0) if views is None else views
         if reread_below is None:
             reread_below = calibration.reread_below if calibration is not None else 0.0
         self.reread_below = reread_below
+        margins = [
+            0.0 if threshold is None else threshold + CONFIRM_MARGIN,
+            reread_below + REREAD_MARGIN * (reread_below > 0),
+        ]
+        self.confirm_below = max(confirm_below, *margins)
         if threshold is not None and calibration is not None and self.views != calibration.views:
             fitted, used = calibration.views, self.views
             log.warning("the operating point was fitted with %d views and this reader uses %d: its precision is "
