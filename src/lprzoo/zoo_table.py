@@ -115,6 +115,8 @@ def zoo_details() -> str:
                 f"- **{set_name}** ({m.get('plates')} plates): RA {100 * m['RA']:.1f}, CRA {100 * m['CRA']:.1f}, "
                 f"CRA-C {100 * m['CRA-C']:.1f}, CRA-NC {100 * m['CRA-NC']:.1f}, top-3 {100 * m['top3']:.1f}"
             )
+            if "RA_reading" in m:  # the text the reader returns (beam, doubtful plates read again), beside greedy RA
+                line += f"; RA of the reading {100 * m['RA_reading']:.1f}"
             colours = m.get("by_colour") or {}
             if colours:
                 line += "; by colour " + ", ".join(f"{c} {ok}/{n}" for c, (ok, n) in colours.items())
@@ -123,6 +125,9 @@ def zoo_details() -> str:
             specs = m.get("by_spec") or {}
             if specs:
                 line += "; by plate spec " + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in specs.items())
+            read = m.get("by_spec_reading") or {}
+            if read:
+                line += "; read " + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in read.items())
             out.append(line)
         out.append("")
     return "\n".join(out)
