@@ -57,23 +57,25 @@ def real(n: int) -> dict[str, list[tuple[np.ndarray, str]]]:
 
 
 def layout_figure(target: str, n: int = 3) -> None:
-    """Photos of double-row plates (left) and what the recognizer reads from them (right): rows side by side."""
-    from lprzoo.layout import row_boundary, to_input
+    """Photos of double-row plates (left, levelled as the default layout levels them) and what the recognizer reads
+    from them (right): rows side by side."""
+    from lprzoo.layout import levelled, row_boundary, to_input
 
     font = ImageFont.truetype(str(get_font(DEFAULT_CJK_FONT).locate()[0]), 14)
     photos = [image for spec in ("yellow-double", "yellow-trailer") for image, _ in rendered(spec, n)][: 2 * n]
     w_in, h_in = 160 * 2, 48 * 2
     sheet = Image.new("RGB", (170 + w_in + 30, len(photos) * (h_in + 12) + 30), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    draw.text((6, 4), "photo (the gap found: red)", fill=(0, 0, 0), font=font)
+    draw.text((6, 4), "levelled photo, gap red", fill=(0, 0, 0), font=font)
     draw.text((190, 4), "the recognizer's input (48 x 160, shown x2)", fill=(0, 0, 0), font=font)
     for k, photo in enumerate(photos):
         y = 26 + k * (h_in + 12)
-        thumb = Image.fromarray(photo)
+        level = levelled(photo)
+        thumb = Image.fromarray(level)
         scale = 160 / thumb.width
         thumb = thumb.resize((160, round(thumb.height * scale)))
         sheet.paste(thumb, (4, y))
-        b = round(row_boundary(photo) * scale)
+        b = round(row_boundary(level) * scale)
         draw.line((4, y + b, 164, y + b), fill=(220, 0, 0), width=2)
         side = Image.fromarray(to_input(photo, 48, 160, "double")).resize((w_in, h_in), Image.NEAREST)
         sheet.paste(side, (190, y))
