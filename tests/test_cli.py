@@ -856,3 +856,36 @@ def test_output_piped_into_head_ends_quietly():
     proc.stdout.close()  # the reader is gone before lprzoo has started
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"Traceback" not in stderr, stderr.decode()[-500:]
+
+
+def test_predict_with_a_calibrated_model_writes_the_readings_lprzoo_load_gives(tmp_path, plate_folder):
+    """``lprzoo predict --model NAME`` of a calibrated reader writes what ``lprzoo.load(NAME)`` reads: the same texts
+    and calibrated confidences (doubtful plates read again), so ``--predict_writer.min_confidence`` compares with the
+    calibrated operating point; once trained, a model has no calibration to apply."""
+    import lprzoo
+    from lprzoo.calibration import Calibration
+    from lprzoo.recognize.module import CRNNModule
+    from lprzoo.weights import RecognizerRecord, save_recognizer
+
+    name = "lightcrnn-1.2-every-plate"
+    reader = lprzoo.load(name)
+    files = sorted(plate_folder.glob("*.jpg"))
+    readings = reader(files)
+    assert reader.temperature != 1 and any(r.confidence < reader.reread_below for r in readings)  # some read again
+    out = tmp_path / "p.csv"
+    args = predict_args(Path(name), plate_folder, out, "--trainer.precision", "32-true")[3:]
+    assert main(["predict", "--model", name, *args]) == 0
+    written = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert len(written) == len(files)
+    for path, reading in zip(files, readings):
+        row = written[path.name]
+        assert row["text"] == reading.text and abs(float(row["confidence"]) - reading.confidence) < 1e-4, path.name
+
+    record = RecognizerRecord(arch="test-lightcrnn-tiny")
+    record.calibration = Calibration(temperature=2.0)
+    weights = save_recognizer(tmp_path / "cal.safetensors", record.build(), record)
+    model = CRNNModule(arch="test-lightcrnn-tiny", init_from=str(weights))
+    model.load_weights(str(weights))
+    assert model.calibrated_reader() is not None
+    model.on_train_start()
+    assert model.calibrated_reader() is None

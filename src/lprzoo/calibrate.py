@@ -85,7 +85,7 @@ def fit_calibration(
         saved = reader.temperature, reader.reread_below
         reader.temperature, reader.reread_below = temperature, reread_below
         try:
-            read = [p for i in range(0, len(labels), 256) for p in _reader_readings(reader, images[i : i + 256])]
+            read = [p for i in range(0, len(labels), 256) for p in reader.read_plates(images[i : i + 256])]
         finally:
             reader.temperature, reader.reread_below = saved
         texts = [p.text for p in read]
@@ -114,14 +114,6 @@ def fit_calibration(
     )
     calibration.threshold = calibration.threshold_for(min_precision)
     return calibration
-
-
-def _reader_readings(reader, plates: torch.Tensor) -> list:  # noqa: F821
-    """The reader's readings (:class:`~lprzoo.decode.Prediction`) of ``uint8 (B, 3, H, W)`` plates, doubtful ones
-    read again as it reads them."""
-    logits, kind_logits = reader.logits_and_kind(plates)
-    log_probs = (logits / reader.temperature).log_softmax(-1)  # (B, T, K)
-    return reader.reread(plates, log_probs, kind_logits, reader.decode(log_probs, kind_logits=kind_logits))
 
 
 def calibrate(

@@ -294,6 +294,14 @@ class PlateReader:
             votes += np.array([a == b for a, b in zip(seen, texts)])
         return (votes / max(self.views, 1)).tolist()
 
+    def read_plates(self, plates: torch.Tensor) -> list[Prediction]:
+        """``uint8 (B, 3, H, W)`` plates already at the contract's size and layout -> the reader's readings: the
+        calibrated beam top-N, the doubtful plates read again (:meth:`reread`).  ``lprzoo predict`` / ``lprzoo test``
+        of a calibrated model and ``lprzoo calibrate`` read through it, as :meth:`read_batches` reads files."""
+        logits, kind_logits = self.logits_and_kind(plates)
+        log_probs = (logits / self.temperature).log_softmax(-1)  # (B, T, K)
+        return self.reread(plates, log_probs, kind_logits, self.decode(log_probs, kind_logits=kind_logits))
+
     def reread(
         self,
         plates: torch.Tensor,

@@ -28,7 +28,7 @@ from lprzoo.readings import reading_row
 from lprzoo.recognize.crnn import Architecture, LightCRNNArch, arch_argument, canonical_call
 from lprzoo.recognize.schedules import OneCycle
 from lprzoo.registry import MODELS
-from lprzoo.weights import read_weights, recognizer_state
+from lprzoo.weights import RecognizerRecord, read_weights, recognizer_state
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class CRNNModule(pl.LightningModule):
         self.test_metrics = PlateMetrics(top_n)
         self.test_confidence = ConfidenceMetrics()  # `lprzoo test` reports ECE and coverage at 99 % precision
         self._initialised = False
+        self._calibrated: RecognizerRecord | None = None  # the source record, while its calibration holds
+        self._reader = None
 
     def _build(self) -> None:
         """The network of the hyper-parameters' ``arch`` + ``arch_kwargs``, as a record rebuilds it."""
@@ -174,6 +176,10 @@ class CRNNModule(pl.LightningModule):
         missing, unexpected = self.model.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("kind_head.") for k in missing):
             raise _arch_mismatch(source, (record.arch, record.arch_kwargs), self._arch)
+        # a calibrated source's confidence, operating point and re-reading hold for its weights as they are:
+        # `lprzoo predict` / `lprzoo test --model NAME` read as `lprzoo.load(NAME)` does, until training changes them
+        self._calibrated = record if record.calibration is not None and not extends else None
+        self._reader = None
         log.info("initialised %s from %s%s%s", self.hparams.arch, source,
                  f" (alphabet extended by {self.charset.chars[len(record.charset.chars):]!r})" if extends else "",
                  " (new kind head)" if missing else "")  # fmt: skip
@@ -200,6 +206,26 @@ class CRNNModule(pl.LightningModule):
         # __init__): the checkpoint's own architecture wins, as with `lprzoo predict --ckpt_path`
         self.hparams.update(arch=arch, arch_kwargs=arch_kwargs)
         self._build()
+
+    def on_train_start(self) -> None:
+        self._calibrated = self._reader = None  # weights about to change: the source's calibration no longer holds
+
+    def calibrated_reader(self):
+        """The :class:`~lprzoo.reader.PlateReader` of the calibrated weights this model was initialised from and
+        has not trained since (``None`` otherwise): ``predict`` and ``test`` read through it."""
+        if self._calibrated is None:
+            return None
+        if self._reader is None:
+            from lprzoo.reader import PlateReader
+
+            width, top = self.hparams.beam_width, max(self.hparams.top_n)
+            self._reader = PlateReader(self.model, self._calibrated, self.device, beam_width=width, top_n=top)
+        return self._reader
+
+    @staticmethod
+    def _plates(images: torch.Tensor) -> torch.Tensor:
+        """A batch's ``(B, 3, H, W)`` floats in ``[0, 1]`` -> the ``uint8`` plates they were made from."""
+        return images.mul(255).round_().clamp_(0, 255).to(torch.uint8)
 
     def setup(self, stage: str) -> None:
         if self.hparams.init_from and not self._initialised:
@@ -284,10 +310,10 @@ class CRNNModule(pl.LightningModule):
         greedy = greedy_decode(log_probs, self.charset)  # the paper's top-1: best path (§IV-C)
         beams = self.decode(log_probs, beam=True, kind_logits=kind_logits)
         metrics.update([p.text for p in greedy], batch.texts, [[t for t, _ in p.topn] for p in beams])
-        if prefix == "test":  # the reading a reader returns (beam top-1) and its confidence
-            self.test_confidence.update(
-                [p.confidence for p in beams], [p.text == t for p, t in zip(beams, batch.texts)]
-            )
+        if prefix == "test":  # the reading a reader returns (beam top-1) and its confidence, calibrated if it is
+            reader = self.calibrated_reader()
+            read = beams if reader is None else reader.read_plates(self._plates(batch.images))
+            self.test_confidence.update([p.confidence for p in read], [p.text == t for p, t in zip(read, batch.texts)])
         return greedy
 
     def _log_metrics(self, metrics: PlateMetrics, prefix: str) -> None:
@@ -320,8 +346,12 @@ class CRNNModule(pl.LightningModule):
 
     def predict_step(self, batch: PlateBatch, batch_idx: int) -> list[dict[str, Any]]:
         """One row per image: file, text, confidence, per-character confidences and the top-N with probabilities."""
-        log_probs, kind_logits = self.forward_with_kind(batch.images)
-        preds = self.decode(log_probs, beam=True, kind_logits=kind_logits)
+        reader = self.calibrated_reader()
+        if reader is not None:  # a calibrated model: its readings and confidences are those of `lprzoo.load`
+            preds = reader.read_plates(self._plates(batch.images))
+        else:
+            log_probs, kind_logits = self.forward_with_kind(batch.images)
+            preds = self.decode(log_probs, beam=True, kind_logits=kind_logits)
         return [
             reading_row(path, p.text, p.confidence, p.char_confidences, p.topn) for path, p in zip(batch.paths, preds)
         ]
