@@ -163,8 +163,8 @@ def evaluate(
         greedy = [p.text for p in greedy_decode(log_probs, reader.charset)]  # the paper's top-1 (§IV-C)
         # top-N as the reader gives them: plates of the predicted kind, unless the reader was loaded with grammar=False
         beams = reader.decode(log_probs, max(top_n), kind_logits, beam_width=max(reader.beam_width, 2))
-        if getattr(reader, "reread_below", 0) > 0:  # its doubtful plates read again under small moves, as it reads
-            beams = reader.reread(images[start : start + reader.batch_size], log_probs, kind_logits, beams)
+        # its doubtful plates read again under small moves, as it reads them
+        beams = reader.reread(images[start : start + reader.batch_size], log_probs, kind_logits, beams)
         batch_labels = labels[start : start + reader.batch_size]
         metrics.update(greedy, batch_labels, [[t for t, _ in b.topn] for b in beams])
         predictions += greedy

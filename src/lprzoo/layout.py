@@ -26,12 +26,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-LAYOUTS = (
-    "single",
-    "rows",
-    "rows-tight",
-    "rows-level",
-)  # the input contract's layouts; the last is new models' default
+LAYOUTS = ("single", "rows", "rows-tight", "rows-level")  # the contract's layouts; the last: new models' default
 TOP_SHARE = 3 / 7  # the top row (2 large characters) gets 3/7 of the width, the bottom row (5) the rest
 SEARCH = (0.15, 0.55)  # where the gap between the rows lies, as a share of the height (GA 36: ~0.37)
 BAND = 0.2  # the text rows looked at on each side of a candidate gap, as a share of the height

@@ -242,11 +242,9 @@ class PlateReader:
         if reread_below is None:
             reread_below = calibration.reread_below if calibration is not None else 0.0
         self.reread_below = reread_below
-        margins = [
-            0.0 if threshold is None else threshold + CONFIRM_MARGIN,
-            reread_below + REREAD_MARGIN * (reread_below > 0),
-        ]
-        self.confirm_below = max(confirm_below, *margins)
+        near_threshold = 0.0 if threshold is None else threshold + CONFIRM_MARGIN
+        near_reread = reread_below + REREAD_MARGIN if reread_below > 0 else 0.0
+        self.confirm_below = max(confirm_below, near_threshold, near_reread)
         if threshold is not None and calibration is not None and self.views != calibration.views:
             fitted, used = calibration.views, self.views
             log.warning("the operating point was fitted with %d views and this reader uses %d: its precision is "
@@ -378,18 +376,19 @@ class PlateReader:
             doubles = [d for _, _, d in batch if d is not None]
             plates = torch.stack(singles + doubles)  # (B + D, 3, H, W) uint8
             logits, kind_logits = self.logits_and_kind(plates)  # (B + D, T, K), (B + D, colours + rows)
-            predictions = self.decode((logits / self.temperature).log_softmax(-1), kind_logits=kind_logits)
+            log_probs = (logits / self.temperature).log_softmax(-1)  # (B + D, T, K), calibrated
+            predictions = self.decode(log_probs, kind_logits=kind_logits)
             if self.confirm is not None:  # the doubtful plates are read again by the exact network
                 doubtful = [i for i, p in enumerate(predictions) if p.confidence < self.confirm_below]
                 if doubtful:
-                    logits, kind_logits = logits.clone(), kind_logits.clone()  # inference tensors: no in-place writes
+                    # inference tensors: no in-place writes
+                    logits, kind_logits, log_probs = logits.clone(), kind_logits.clone(), log_probs.clone()
                     logits[doubtful], kind_logits[doubtful] = self.logits_and_kind(plates[doubtful], self.confirm)
-                    again = (logits[doubtful] / self.temperature).log_softmax(-1)
-                    for i, p in zip(doubtful, self.decode(again, kind_logits=kind_logits[doubtful])):
+                    log_probs[doubtful] = (logits[doubtful] / self.temperature).log_softmax(-1)
+                    for i, p in zip(doubtful, self.decode(log_probs[doubtful], kind_logits=kind_logits[doubtful])):
                         predictions[i] = p
-            if self.reread_below > 0:  # the doubtful plates read again under small moves, by the exact network
-                log_probs = (logits / self.temperature).log_softmax(-1)
-                predictions = self.reread(plates, log_probs, kind_logits, predictions, self.confirm)
+            # the plates still doubtful read again under small moves, by the exact network
+            predictions = self.reread(plates, log_probs, kind_logits, predictions, self.confirm)
             chosen, d = list(range(len(batch))), len(batch)
             for i, (_, _, double) in enumerate(batch):
                 if double is not None:
@@ -585,25 +584,14 @@ def load(
         confirm = None
         if runtime.startswith("onnx-int8") and confirm_below > 0 and not str(source).endswith(".onnx"):
             confirm = OnnxNet(_onnx_file(source, "onnx"), threads)  # the same model in fp32
-        return PlateReader(
-            net,
-            record,
-            "cpu",
-            beam_width,
-            top_n,
-            batch_size,
-            threshold,
-            grammar,
-            views,
-            confirm,
-            confirm_below,
-            reread_below,
-        )
-    net, record = load_recognizer(source, device)
-    threshold = _threshold(record, min_precision, source)
+        device = "cpu"
+    else:
+        net, record = load_recognizer(source, device)
+        threshold, confirm = _threshold(record, min_precision, source), None
     return PlateReader(
-        net, record, device, beam_width, top_n, batch_size, threshold, grammar, views, reread_below=reread_below
-    )
+        net, record, device, beam_width, top_n, batch_size, threshold, grammar, views, confirm, confirm_below,
+        reread_below,
+    )  # fmt: skip
 
 
 def _threshold(record: RecognizerRecord, min_precision: float | None, source: str | Path) -> float | None:
